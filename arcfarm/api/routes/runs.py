@@ -1,0 +1,107 @@
+"""/runs: submit a run, follow its progress, read its tasks and submission, cancel it.
+
+POST /runs writes the run and its jobs in one transaction, then enqueues one message per job.
+Bad tasks or configs are 422 with a message naming the task (or config key) and the field;
+nothing is stored then. Unknown runs are 404.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from arcfarm.api.deps import QueueDep, SessionDep, SettingsDep
+from arcfarm.api.schemas import Cancelled, RunCreate, RunCreated
+from arcfarm.core.config import CONFIG_DIR, ConfigError, resolve_config_path
+from arcfarm.core.datasets import NAMED_DATASETS
+from arcfarm.core.grids import TaskError
+from arcfarm.db import reads, writes
+from arcfarm.workers import submit
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RunCreated)
+def create_run(body: RunCreate, session: SessionDep, queue: QueueDep,
+               settings: SettingsDep) -> RunCreated:
+    if body.dataset is not None:
+        dataset, tasks = _named_dataset(body)
+    else:
+        dataset, tasks = "inline", submit.tasks_from_json(body.tasks)
+    config = submit.build_config(_bundled_config(body.config), overrides=body.overrides)
+    run_id = submit.create_run(session=session, settings=settings,
+                               name=body.name or dataset, dataset=dataset, tasks=tasks,
+                               config=config, queue=body.queue, priority=body.priority)
+    jobs = submit.enqueue_run(session=session, queue=queue, run_id=run_id)
+    return RunCreated(run_id=run_id, jobs=jobs)
+
+
+@router.get("")
+def list_runs(session: SessionDep, limit: int = 100) -> list[dict[str, Any]]:
+    return reads.list_runs(session=session, limit=limit)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: int, session: SessionDep) -> dict[str, Any]:
+    progress = _found(reads.run_progress(session=session, run_id=run_id), run_id)
+    return {**progress, "solved": progress["n_solved"], "eta_s": eta_seconds(progress)}
+
+
+@router.get("/{run_id}/tasks")
+def get_run_tasks(run_id: int, session: SessionDep) -> list[dict[str, Any]]:
+    _found(reads.run_progress(session=session, run_id=run_id), run_id)
+    return reads.run_tasks(session=session, run_id=run_id)
+
+
+@router.get("/{run_id}/tasks/{task_id}")
+def get_run_task(run_id: int, task_id: str, session: SessionDep) -> dict[str, Any]:
+    detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no task {task_id!r}")
+    return detail
+
+
+@router.get("/{run_id}/submission")
+def get_submission(run_id: int, session: SessionDep) -> dict[str, Any]:
+    _found(reads.run_progress(session=session, run_id=run_id), run_id)
+    return reads.submission(session=session, run_id=run_id)
+
+
+@router.post("/{run_id}/cancel", response_model=Cancelled)
+def cancel_run(run_id: int, session: SessionDep) -> Cancelled:
+    _found(reads.run_progress(session=session, run_id=run_id), run_id)
+    return Cancelled(run_id=run_id, cancelled_jobs=writes.cancel_run(session=session, run_id=run_id))
+
+
+def eta_seconds(progress: dict[str, Any]) -> float | None:
+    """Jobs left times the mean seconds of finished jobs, spread over the jobs running now."""
+    jobs = progress["jobs"]
+    left = jobs["queued"] + jobs["running"]
+    if left == 0:
+        return 0.0
+    if not progress["n_done"]:
+        return None
+    mean = progress["gpu_seconds"] / progress["n_done"]
+    return left * mean / max(1, jobs["running"])
+
+
+def _named_dataset(body: RunCreate) -> tuple[str, submit.TaskList]:
+    # Only the named sets: the API must not read arbitrary files of the server.
+    if body.dataset not in NAMED_DATASETS:
+        raise TaskError(f"dataset {body.dataset!r}: not a named dataset; named datasets: "
+                        f"{', '.join(NAMED_DATASETS)}")
+    return submit.load_dataset(body.dataset, body.task_ids, body.limit)
+
+
+def _bundled_config(name: str) -> str:
+    path = resolve_config_path(name).resolve()
+    if not path.is_relative_to(CONFIG_DIR.resolve()):
+        raise ConfigError(f"config {name!r}: the API takes bundled configs only "
+                          f"(files under {CONFIG_DIR.name}/)")
+    return str(path)
+
+
+def _found(row: dict[str, Any] | None, run_id: int) -> dict[str, Any]:
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
+    return row

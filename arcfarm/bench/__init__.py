@@ -1,0 +1,1 @@
+"""Benchmarks behind `arcfarm bench ...`; results go to bench/results/."""

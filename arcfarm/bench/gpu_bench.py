@@ -1,0 +1,411 @@
+"""`arcfarm bench gpu`: our sampler and trainer against the naive baselines, in one run.
+
+    arcfarm bench gpu --json                 # the Llama-3.1-8B architecture, random bf16 weights, CUDA
+    arcfarm bench gpu --small --json         # the same code on a small random model (CPU is fine)
+    arcfarm bench gpu --sections task,rounds --update   # run some sections, merge into the file
+
+Random weights: nothing is downloaded; no sampled program is valid, so the task sections feed the
+trainer synthetic examples of the real shape (a ~2,000-token prompt and a ~500-token response), and
+sampling never stops early (no stop token), which is the worst case for the sampler.
+Sections: sampling (FastEngine vs `model.generate(num_return_sequences=n)`), training
+(FastLoraTrainer vs a plain peft loop with gradient checkpointing, batch 1), overhead (per-epoch
+fixed cost), task (128 + 3x128 predictions with 3 rounds of training on 90 examples), rounds
+(8 rounds vs 2 at equal predictions and training examples).
+"""
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from arcfarm.core.engines.base import AdapterRef, SamplingParams
+from arcfarm.core.engines.fast import FastEngine
+from arcfarm.core.fast_train import ALL_LINEAR, FastLoraTrainer
+from arcfarm.core.trainer import LoraSettings, TrainExample, _pack
+
+DATE = "2026-11-26"
+ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
+SECTIONS = ("sampling", "training", "overhead", "task", "rounds")
+
+
+@dataclass
+class Shape:
+    """Workload sizes; `small` shrinks everything so the CPU can run it in seconds."""
+    prompt_tokens: int = 2000
+    new_tokens: int = 400
+    sample_ns: tuple[int, ...] = (8, 32, 128, 512)
+    train_lens: tuple[int, ...] = (2048, 4096, 8192)
+    train_steps: int = 4
+    example_prompt: int = 2000
+    example_response: int = 500
+    examples_per_round: int = 90
+    prompts_per_round: int = 4  # a task's predictions come from a few (augmented) prompts
+    max_batch: int = 128
+
+
+SMALL = Shape(prompt_tokens=64, new_tokens=16, sample_ns=(2, 4), train_lens=(64, 128), train_steps=2,
+              example_prompt=48, example_response=16, examples_per_round=6, prompts_per_round=2,
+              max_batch=8)
+
+
+def llama8b_config():
+    from transformers import LlamaConfig
+    return LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                       num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+                       max_position_embeddings=131072, rms_norm_eps=1e-5, rope_theta=500000.0,
+                       rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                     "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+                       tie_word_embeddings=False, bos_token_id=128000, eos_token_id=128009)
+
+
+def small_config():
+    from transformers import LlamaConfig
+    return LlamaConfig(hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, vocab_size=1200, max_position_embeddings=4096,
+                       rope_theta=500000.0, tie_word_embeddings=False)
+
+
+def build_model(small: bool):
+    """Random weights made directly on the device in the working dtype (no CPU init, no download)."""
+    from transformers import LlamaForCausalLM
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    dtype = torch.bfloat16 if cuda else torch.float32
+    config = small_config() if small else llama8b_config()
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with device:
+            model = LlamaForCausalLM(config)
+    finally:
+        torch.set_default_dtype(previous)
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    return model.eval()
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _free() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _timed(fn):
+    _sync()
+    t0 = time.perf_counter()
+    out = fn()
+    _sync()
+    return out, time.perf_counter() - t0
+
+
+def _prompt(rng: random.Random, vocab: int, length: int) -> list[int]:
+    return [rng.randrange(1000, vocab) for _ in range(length)]
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+def bench_sampling(model, engine: FastEngine, shape: Shape, log) -> list[dict]:
+    rng = random.Random(0)
+    vocab = model.config.vocab_size
+    params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=shape.new_tokens)
+    rows = []
+    baseline_oom = False
+    for n in shape.sample_ns:
+        prompt = _prompt(rng, vocab, shape.prompt_tokens)
+        _, capture_s = _timed(lambda: engine.generate_ids([prompt], n, params, ADAPTER))  # graphs
+        out, secs = _timed(lambda: engine.generate_ids([prompt], n, params, ADAPTER))
+        tokens = sum(len(r) for r in out[0])
+        row = {"n": n, "prompt_tokens": shape.prompt_tokens, "new_tokens": shape.new_tokens,
+               "out_tok_s": round(tokens / secs, 1), "seconds": round(secs, 3),
+               "first_call_s": round(capture_s, 3), "prefill_s": round(engine.last_stats["prefill_s"], 3),
+               "baseline_out_tok_s": None, "baseline_seconds": None, "baseline_note": None}
+        log(f"sampling n={n}: ours {row['out_tok_s']} tok/s ({secs:.2f} s, first call {capture_s:.2f} s)")
+        if baseline_oom or (n > 128 and not _small(model)):
+            row["baseline_note"] = "not run: out of memory at a smaller n" if baseline_oom else \
+                "not run: n copies of the prompt KV would not fit next to the model"
+        else:
+            engine.release()
+            try:
+                b_tokens, b_secs = _baseline_generate(model, prompt, n, params)
+                row["baseline_out_tok_s"] = round(b_tokens / b_secs, 1)
+                row["baseline_seconds"] = round(b_secs, 3)
+                row["speedup"] = round(row["out_tok_s"] / row["baseline_out_tok_s"], 2)
+                log(f"  baseline {row['baseline_out_tok_s']} tok/s ({b_secs:.2f} s) -> x{row['speedup']}")
+            except torch.OutOfMemoryError:
+                baseline_oom = True
+                row["baseline_note"] = "CUDA out of memory"
+                log("  baseline: CUDA out of memory")
+            _free()
+        rows.append(row)
+    return rows
+
+
+def _small(model) -> bool:
+    return model.config.hidden_size < 1024
+
+
+def _baseline_generate(model, prompt: list[int], n: int, params: SamplingParams) -> tuple[int, float]:
+    ids = torch.tensor([prompt], device=model.device)
+    kwargs = dict(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0,
+                  pad_token_id=0)
+    with torch.no_grad():
+        model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), num_return_sequences=1,
+                       max_new_tokens=2, **kwargs)
+        out, secs = _timed(lambda: model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), num_return_sequences=n,
+            max_new_tokens=params.max_new_tokens, **kwargs))
+    return out.shape[0] * (out.shape[1] - len(prompt)), secs
+
+
+# --- training ------------------------------------------------------------------------------------
+
+def make_trainer(model, tokenizer) -> FastLoraTrainer:
+    settings = LoraSettings(rank=32, alpha=64.0, target_modules=list(ALL_LINEAR), learning_rate=1e-4,
+                            batch_tokens=8192, max_seq_len=8192)
+    return FastLoraTrainer(model, tokenizer, settings)
+
+
+def _batch(rng: random.Random, vocab: int, length: int, response: float = 0.25):
+    ids = torch.tensor([_prompt(rng, vocab, length)])
+    labels = ids.clone()
+    labels[:, : int(length * (1 - response))] = -100
+    return ids, labels, torch.ones_like(ids)
+
+
+def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
+    rng = random.Random(1)
+    vocab = trainer.model.config.vocab_size
+    rows = []
+    for length in shape.train_lens:
+        batch = _batch(rng, vocab, length)
+        row = {"seq_len": length, "tok_s": None, "baseline_tok_s": None}
+        trainer.reset(seed=0)
+        optimizer = trainer._get_optimizer()
+        trainer.model.train()
+        try:
+            trainer._step(batch, optimizer)  # warm-up, also finds the checkpointing level
+            _, secs = _timed(lambda: [trainer._step(batch, optimizer) for _ in range(shape.train_steps)])
+            row["tok_s"] = round(length * shape.train_steps / secs, 1)
+            row["checkpoint_every"] = trainer.checkpoint_level
+        except torch.OutOfMemoryError:
+            row["note"] = "CUDA out of memory"
+        _free()
+        try:
+            row["baseline_tok_s"] = round(_baseline_train(trainer, batch, shape.train_steps), 1)
+        except torch.OutOfMemoryError:
+            row["baseline_note"] = "CUDA out of memory"
+        trainer.model.eval()
+        _free()
+        if row["tok_s"] and row["baseline_tok_s"]:
+            row["speedup"] = round(row["tok_s"] / row["baseline_tok_s"], 2)
+        log(f"training {length} tokens: ours {row['tok_s']} tok/s, baseline {row['baseline_tok_s']} tok/s")
+        rows.append(row)
+    return rows
+
+
+def _baseline_train(trainer: FastLoraTrainer, batch, steps: int) -> float:
+    """The naive loop: peft LoRA, gradient checkpointing on every layer, HF loss over full logits,
+    attention mask passed, plain AdamW (its default implementation)."""
+    model = trainer.model
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    trainer._set_checkpointing(1)
+    device = next(iter(params)).device
+    ids, labels, mask = (t.to(device) for t in batch)
+
+    def step():
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    model.train()
+    try:
+        step()
+        _, secs = _timed(lambda: [step() for _ in range(steps)])
+    finally:
+        trainer._set_checkpointing(0)
+        del optimizer
+    return ids.shape[1] * steps / secs
+
+
+# --- per-epoch overhead, whole task, rounds -----------------------------------------------------------
+
+def synthetic_examples(tokenizer, rng: random.Random, count: int, prompt_len: int, response_len: int):
+    """Texts that tokenize to about the given lengths (random tokens of the tokenizer, decoded)."""
+    vocab = [i for i in range(len(tokenizer)) if i not in set(tokenizer.all_special_ids)]
+
+    def text(length):
+        return tokenizer.decode([rng.choice(vocab) for _ in range(length)])
+    return [TrainExample(text(prompt_len), text(response_len)) for _ in range(count)]
+
+
+def bench_overhead(trainer, engine: FastEngine, examples, log) -> dict:
+    """reset + tokenise/pack the examples + optimizer set-up + handing the adapter to the sampler."""
+    times = []
+    for version in range(3):
+        _sync()
+        t0 = time.perf_counter()
+        trainer.reset()
+        sequences = [trainer._tokenize(e) for e in examples]
+        _pack([s for s in sequences if s], trainer.settings.batch_tokens, trainer.tokenizer.pad_token_id or 0)
+        trainer._get_optimizer()
+        engine._layers(AdapterRef("default", version))
+        _sync()
+        times.append(time.perf_counter() - t0)
+    log(f"per-epoch overhead: {min(times):.3f} s (runs: {[round(t, 3) for t in times]})")
+    return {"epoch_overhead_s": round(min(times), 4), "epoch_overhead_runs_s": [round(t, 4) for t in times]}
+
+
+def run_task(trainer, engine: FastEngine, shape: Shape, rounds: list[tuple[int, int]], examples, log) -> dict:
+    """rounds: (predictions, training examples before sampling them); returns the wall time."""
+    rng = random.Random(2)
+    vocab = trainer.model.config.vocab_size
+    params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=shape.new_tokens)
+    trainer.reset(seed=0)
+    sample_s = train_s = 0.0
+    predictions = trained = 0
+    adapter = None
+    t0 = time.perf_counter()
+    for r, (preds, n_examples) in enumerate(rounds):
+        if n_examples:
+            report, secs = _timed(lambda: trainer.train(examples[trained % len(examples):][:n_examples]))
+            if report.error:
+                raise RuntimeError(report.error)
+            train_s += secs
+            trained += n_examples
+            adapter = AdapterRef("default", r)
+        per = math.ceil(preds / shape.prompts_per_round)
+        prompts = [_prompt(rng, vocab, shape.prompt_tokens) for _ in range(shape.prompts_per_round)]
+        out, secs = _timed(lambda: engine.generate_ids(prompts, per, params, adapter))
+        sample_s += secs
+        predictions += sum(len(rows) for rows in out)
+    total = time.perf_counter() - t0
+    log(f"task {len(rounds)} rounds: {total:.1f} s (sampling {sample_s:.1f}, training {train_s:.1f}), "
+        f"{predictions} predictions, {trained} examples")
+    return {"seconds": round(total, 2), "sample_s": round(sample_s, 2), "train_s": round(train_s, 2),
+            "predictions": predictions, "examples": trained}
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def rounds_plans(shape: Shape) -> tuple[list, list]:
+    """Equal totals: 512 predictions and 2x`examples_per_round` examples, in 2 or in 8 rounds."""
+    preds, examples = 4 * 128, 2 * shape.examples_per_round
+    two = list(zip(_split(preds, 2), _split(examples, 2)))
+    eight = list(zip(_split(preds, 8), _split(examples, 8)))
+    return two, eight
+
+
+# --- driver --------------------------------------------------------------------------------------
+
+def device_info() -> dict:
+    import peft
+    import transformers
+    name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
+            "peft": peft.__version__, "git_commit": git_commit(), "date": DATE}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except OSError:
+        pass
+    return os.environ.get("ARCFARM_GIT_COMMIT", "unknown")
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def default_out(info: dict) -> Path:
+    return Path("bench/results") / f"gpu-{slug(info['device'])}-{DATE}.json"
+
+
+def bench_tokenizer():
+    from arcfarm.core.model import setup_tokenizer
+    from arcfarm.core.tiny_model import build_tokenizer
+    return setup_tokenizer(build_tokenizer())
+
+
+def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) -> dict:
+    """Every requested section on one model; missing sections are null in the result."""
+    shape = SMALL if small else Shape()
+    result = {**device_info(), "model": "small random Llama" if small else "Llama-3.1-8B architecture, random bf16",
+              "shape": vars(shape), "sampling": None, "training": None, "epoch_overhead_s": None,
+              "task_s_128x4": None, "ratio_8_rounds_vs_2": None}
+    model, secs = _timed(lambda: build_model(small))
+    log(f"model built in {secs:.1f} s on {result['device']}")
+    tokenizer = bench_tokenizer()
+    trainer = make_trainer(model, tokenizer)
+    engine = FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[])
+    if "sampling" in sections:
+        big = FastEngine(trainer.model, tokenizer, max_batch=max(shape.sample_ns), stop_ids=[])
+        result["sampling"] = bench_sampling(trainer.model, big, shape, log)
+        big.release()
+        del big
+        _free()
+    if "training" in sections:
+        result["training"] = bench_training(trainer, shape, log)
+    rng = random.Random(3)
+    examples = synthetic_examples(tokenizer, rng, 2 * shape.examples_per_round, shape.example_prompt,
+                                  shape.example_response)
+    if "overhead" in sections:
+        result.update(bench_overhead(trainer, engine, examples[:shape.examples_per_round], log))
+    if "task" in sections:
+        plan = [(128, 0)] + [(128, shape.examples_per_round)] * 3
+        run_task(trainer, engine, shape, plan[:2], examples, log)  # warm-up: graphs, allocator
+        task = run_task(trainer, engine, shape, plan, examples, log)
+        result["task_s_128x4"] = task["seconds"]
+        result["task"] = task
+    if "rounds" in sections:
+        two, eight = rounds_plans(shape)
+        r2 = run_task(trainer, engine, shape, two, examples, log)
+        r8 = run_task(trainer, engine, shape, eight, examples, log)
+        result["rounds"] = {"two": r2, "eight": r8}
+        result["ratio_8_rounds_vs_2"] = round(r8["seconds"] / r2["seconds"], 3)
+    if torch.cuda.is_available():
+        result["max_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return result
+
+
+def merge(old: dict, new: dict, sections: tuple[str, ...]) -> dict:
+    """Keep the sections of `old` that this run did not measure."""
+    keys = {"sampling": ["sampling"], "training": ["training"],
+            "overhead": ["epoch_overhead_s", "epoch_overhead_runs_s"],
+            "task": ["task_s_128x4", "task"], "rounds": ["ratio_8_rounds_vs_2", "rounds"]}
+    merged = dict(old)
+    merged.update({k: v for k, v in new.items() if not any(k in ks for ks in keys.values())})
+    for section in sections:
+        for k in keys[section]:
+            merged[k] = new.get(k)
+    return merged
+
+
+def write(result: dict, out: Path | None, update: bool, sections) -> Path:
+    out = out or default_out(result)
+    if update and out.exists():
+        result = merge(json.loads(out.read_text()), result, tuple(sections))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out

@@ -1,0 +1,96 @@
+"""`arcfarm exec TASK.json PROGRAM.py ...`: run programs on a task in the sandbox and score them.
+
+Programs run on the train inputs then the test inputs, all in one executor pool. A program's
+failure is a result (exit 0); an unreadable or invalid task file is a usage error (exit 2).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from arcfarm.cli.main import app
+
+err = Console(stderr=True)
+
+
+def _load_task(path: Path):
+    from arcfarm.core.grids import TaskError
+    from arcfarm.core.tasks import parse_task
+
+    try:
+        obj = json.loads(path.read_text())
+        return parse_task(path.stem, obj)
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]error:[/] cannot read task file {path}: {exc}")
+    except json.JSONDecodeError as exc:
+        err.print(f"[red]error:[/] task file {path} is not valid JSON: {exc}")
+    except TaskError as exc:
+        err.print(f"[red]error:[/] invalid task file {path}: {exc}")
+    raise typer.Exit(2)
+
+
+def _all_equal(outputs: list, expected: list) -> bool:
+    return all(o is not None and o.shape == e.shape and bool((o == e).all()) for o, e in zip(outputs, expected))
+
+
+def _record(program: Path, code_error: str | None, result, task, solutions) -> dict[str, Any]:
+    n_train = len(task.train)
+    train_out, test_out = result.outputs[:n_train], result.outputs[n_train:]
+    return {
+        "program": str(program),
+        "error": code_error or result.error,
+        "message": result.message,
+        "grid_errors": result.grid_errors,
+        "train_correct": _all_equal(train_out, [p.output for p in task.train]),
+        "test_correct": None if solutions is None else _all_equal(test_out, solutions),
+        "train_outputs": [None if g is None else np.asarray(g).tolist() for g in train_out],
+        "test_outputs": [None if g is None else np.asarray(g).tolist() for g in test_out],
+        "seconds": round(result.seconds, 4),
+        "stdout": result.stdout,
+    }
+
+
+def _table(records: list[dict[str, Any]]) -> Table:
+    table = Table("program", "error", "train", "test", "seconds", "message")
+    for r in records:
+        test = "-" if r["test_correct"] is None else ("yes" if r["test_correct"] else "no")
+        table.add_row(r["program"], r["error"] or "", "yes" if r["train_correct"] else "no", test,
+                      f"{r['seconds']:.3f}", (r["message"] or "")[:60])
+    return table
+
+
+@app.command("exec")
+def exec_programs(
+    task_file: Path = typer.Argument(..., help="A task JSON file {\"train\": [...], \"test\": [...]}."),
+    programs: list[Path] = typer.Argument(..., help="One or more Python files defining transform(grid)."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per program."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.01, help="Seconds per program (all its grids)."),
+) -> None:
+    """Run programs on a task's train and test inputs in the sandbox; report errors and correctness."""
+    from arcfarm.core.sandbox import Executor, ProgramRun
+
+    task, solutions = _load_task(task_file)
+    codes: list[tuple[str, str | None]] = []
+    for program in programs:
+        try:
+            codes.append((program.read_text(), None))
+        except (OSError, UnicodeDecodeError) as exc:
+            codes.append(("", f"unreadable: {exc}"))
+    inputs = task.all_inputs()
+    with Executor(workers=min(len(programs), Executor.default_workers()), timeout_s=timeout) as ex:
+        results = ex.run([ProgramRun(code, inputs) for code, _ in codes])
+    records = [_record(p, "unreadable" if why else None, r, task, solutions)
+               for p, (_, why), r in zip(programs, codes, results)]
+    for record, (_, why) in zip(records, codes):
+        if why:
+            record["message"] = why
+    if json_out:
+        typer.echo(json.dumps(records))
+    else:
+        Console().print(_table(records))

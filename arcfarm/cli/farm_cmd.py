@@ -1,0 +1,372 @@
+"""The farm's commands: demo, db upgrade, api, worker, submit, status, export, reconcile.
+
+    arcfarm demo                                   # embedded: SQLite + in-process jobs, tiny model
+    arcfarm db upgrade                             # create/migrate $ARCFARM_DATABASE_URL
+    arcfarm api --port 8000                        # the HTTP API
+    arcfarm worker --gpus all --queue arcfarm      # one solo Celery worker process per GPU
+    arcfarm submit --dataset arc-agi-1/evaluation --config barc-search-learn --set max_epochs=2
+    arcfarm status 7 --watch
+    arcfarm export 7 -o submission.json
+    arcfarm reconcile                              # re-send messages for queued / stale jobs
+
+With neither ARCFARM_DATABASE_URL nor ARCFARM_BROKER_URL set, everything is embedded: the
+database is $ARCFARM_HOME/arcfarm.db and `submit` runs the jobs itself (unless --no-run).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from arcfarm.cli.main import app
+from arcfarm.core.config import ConfigError
+from arcfarm.core.grids import TaskError
+from arcfarm.settings import Settings, SettingsError, get_settings
+
+err = Console(stderr=True)
+db_app = typer.Typer(no_args_is_help=True, help="The farm's database.")
+app.add_typer(db_app, name="db")
+
+DEMO_VALUES = {"max_epochs": 1}  # on top of configs/tiny-cpu.yaml
+DEMO_FALLBACK = {"model": "builtin:tiny", "engine": "hf", "dtype": "float32", "device": "cpu",
+                 "initial_predictions": 8, "predictions_per_epoch": 4, "max_epochs": 1,
+                 "samples_per_prompt": 4, "max_new_tokens": 128, "lora_rank": 8,
+                 "lora_alpha": 16, "max_seq_len": 4096}
+TERMINAL_RUN = ("done", "failed", "cancelled")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Bad input is one red line and exit code 2, not a traceback."""
+    try:
+        yield
+    except (TaskError, ConfigError, SettingsError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+
+
+def _settings() -> Settings:
+    with _errors():
+        return get_settings()
+
+
+@contextmanager
+def _session(settings: Settings):
+    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.workers.embedded import prepare_database
+
+    if settings.embedded:
+        prepare_database(settings)
+    engine = make_engine(settings.db_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, default=str, indent=None)
+
+
+# --- database, API, workers ------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from arcfarm.db.migrate import upgrade
+
+    settings = _settings()
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    typer.echo(f"database at the newest schema: {settings.sqlite_path or 'ARCFARM_DATABASE_URL'}")
+
+
+@app.command()
+def api(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on.")) -> None:
+    """Serve the HTTP API (POST /runs, GET /runs/{id}, ...)."""
+    import uvicorn
+
+    from arcfarm.api.main import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port)
+
+
+def _gpu_ids(gpus: str) -> list[str | None]:
+    """`none` -> [None] (one CPU worker); `all`/`auto` -> every GPU; `0,1` -> those."""
+    if gpus == "none":
+        return [None]
+    if gpus in ("all", "auto"):
+        found = _visible_gpus()
+        if not found and gpus == "all":
+            raise typer.BadParameter("no GPU found (nvidia-smi -L lists none)", param_hint="--gpus")
+        return found or [None]
+    ids = [g.strip() for g in gpus.split(",") if g.strip()]
+    if not ids or not all(g.isdigit() for g in ids):
+        raise typer.BadParameter(f"{gpus!r} is not none, all or a list like 0,1", param_hint="--gpus")
+    return ids
+
+
+def _visible_gpus() -> list[str | None]:
+    if shutil.which("nvidia-smi") is None:
+        return []
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def worker_command(gpu: str | None, queue: str, loglevel: str) -> tuple[list[str], dict[str, str]]:
+    """The Celery command line and environment of the worker process for one GPU (or the CPU)."""
+    name = f"gpu{gpu}" if gpu is not None else "cpu"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": gpu or "",
+           "ARCFARM_WORKER_NAME": f"{name}@{socket.gethostname()}"}
+    cmd = [sys.executable, "-m", "celery", "-A", "arcfarm.workers.celery_app:app", "worker",
+           "--pool", "solo", "--concurrency", "1", "-Q", queue, "-n", f"{name}@%h",
+           "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+    return cmd, env
+
+
+@app.command()
+def worker(gpus: str = typer.Option("auto", help="none, all, or GPU ids like 0,1 (auto: all "
+                                                 "GPUs, else one CPU worker)."),
+           queue: str = typer.Option("arcfarm", "--queue", "-Q", help="Queue to take jobs from."),
+           loglevel: str = typer.Option("info", help="Celery log level.")) -> None:
+    """Start one solo-pool Celery worker process per GPU, each pinned with CUDA_VISIBLE_DEVICES."""
+    settings = _settings()
+    if settings.embedded:
+        err.print("[red]error:[/red] ARCFARM_BROKER_URL is not set; in embedded mode "
+                  "`arcfarm submit` runs the jobs itself")
+        raise typer.Exit(2)
+    procs = []
+    for gpu in _gpu_ids(gpus):
+        cmd, env = worker_command(gpu, queue, loglevel)
+        procs.append(subprocess.Popen(cmd, env=env))
+    err.print(f"started {len(procs)} worker process(es) on queue {queue!r}")
+
+    def forward(signum, _frame):
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [p.wait() for p in procs]
+    raise typer.Exit(max(codes, key=abs))
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+@app.command()
+def submit(
+    dataset: Optional[str] = typer.Option(None, help="A named dataset (arc-agi-1/evaluation), "
+                                                      "a folder or a challenges file."),
+    tasks: Optional[Path] = typer.Option(None, help="A task JSON file or a {task_id: task} file."),
+    config: str = typer.Option(..., "--config", "-c", help="YAML file or bundled config name."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key: key=value."),
+    name: Optional[str] = typer.Option(None, help="Run name (default: the dataset's)."),
+    queue: Optional[str] = typer.Option(None, "--queue", "-Q", help="Celery queue of its jobs."),
+    priority: int = typer.Option(0, min=0, max=9, help="9 is served first."),
+    task_id: list[str] = typer.Option([], "--task", help="Only these task ids (repeatable)."),
+    limit: int = typer.Option(0, min=0, help="At most this many tasks (0 = all)."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"run_id": ...}.'),
+    no_run: bool = typer.Option(False, "--no-run", help="Embedded mode: only queue the jobs."),
+) -> None:
+    """Queue a run (one job per task) and print its id; embedded mode also runs it."""
+    from arcfarm.workers import submit as svc
+
+    settings = _settings()
+    if (dataset is None) == (tasks is None):
+        raise typer.BadParameter("give exactly one of --dataset and --tasks")
+    with _errors():
+        source = str(tasks) if tasks is not None else dataset
+        ds_name, chosen = svc.load_dataset(source, task_id or None, limit or None)
+        cfg = svc.build_config(config, sets=set_)
+        with _session(settings) as session:
+            run_id = svc.create_run(session=session, settings=settings, name=name or ds_name,
+                                    dataset=ds_name, tasks=chosen, config=cfg, queue=queue,
+                                    priority=priority)
+            if not settings.embedded:
+                from arcfarm.workers.queue import make_queue
+
+                svc.enqueue_run(session=session, queue=make_queue(settings), run_id=run_id)
+    typer.echo(_json({"run_id": run_id}) if as_json else str(run_id))
+    if settings.embedded and not no_run:
+        run_embedded(settings, run_id, len(chosen))
+
+
+def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
+    """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
+    from arcfarm.workers.embedded import EmbeddedRunner
+
+    runner = EmbeddedRunner(settings)
+    try:
+        with _progress() as progress:
+            bar = progress.add_task(f"run {run_id}", total=n_jobs)
+            runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
+                bar, advance=outcome != "retry", description=f"run {run_id}: job {job_id} {outcome}"))
+    finally:
+        runner.close()
+    return _write_submission(settings, run_id)
+
+
+def _write_submission(settings: Settings, run_id: int) -> Path:
+    from arcfarm.db import reads
+
+    path = settings.home.resolve() / "runs" / str(run_id) / "submission.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _session(settings) as session:
+        path.write_text(json.dumps(reads.submission(session=session, run_id=run_id)))
+    err.print(f"submission: {path}")
+    return path
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err)
+
+
+@app.command()
+def status(run: int = typer.Argument(..., help="Run id."),
+           watch: bool = typer.Option(False, "--watch", "-w", help="Follow until the run ends."),
+           interval: float = typer.Option(2.0, help="Seconds between polls with --watch."),
+           as_json: bool = typer.Option(False, "--json", help="Progress as one JSON object.")) -> None:
+    """A run's progress: jobs per status, solved tasks, score."""
+    from arcfarm.db import reads
+
+    settings = _settings()
+    with _session(settings) as session:
+        progress = reads.run_progress(session=session, run_id=run)
+        if progress is None:
+            err.print(f"[red]error:[/red] run {run} not found")
+            raise typer.Exit(1)
+        if as_json:
+            typer.echo(_json(progress))
+            return
+        if watch:
+            _watch(session, run, interval)
+            progress = reads.run_progress(session=session, run_id=run)
+        _print_status(progress)
+
+
+def _watch(session, run_id: int, interval: float) -> None:
+    from arcfarm.db import reads
+
+    with _progress() as bar_view:
+        bar = bar_view.add_task(f"run {run_id}", total=None)
+        while True:
+            session.expire_all()
+            p = reads.run_progress(session=session, run_id=run_id)
+            finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+            bar_view.update(bar, total=p["n_tasks"], completed=finished,
+                            description=f"run {run_id} {p['status']}: {p['n_solved']} solved")
+            if p["status"] in TERMINAL_RUN:
+                return
+            session.rollback()  # end the read transaction, see new commits
+            time.sleep(interval)
+
+
+def _print_status(p: dict[str, Any]) -> None:
+    out = Console()
+    finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+    out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
+    out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
+    out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
+              f"{p['predictions']} predictions, {p['gpu_seconds']:.0f} s of worker time")
+    with Progress(TextColumn("finished"), BarColumn(), MofNCompleteColumn(), console=out) as bar:
+        bar.add_task("", total=p["n_tasks"], completed=finished)
+
+
+@app.command()
+def export(run: int = typer.Argument(..., help="Run id."),
+           output: Path = typer.Option(..., "--output", "-o", help="Where to write it.")) -> None:
+    """Write a run's submission.json (ARC Prize format; [[0]] where a task has no answer)."""
+    from arcfarm.db import reads
+
+    settings = _settings()
+    with _session(settings) as session:
+        if reads.run_progress(session=session, run_id=run) is None:
+            err.print(f"[red]error:[/red] run {run} not found")
+            raise typer.Exit(1)
+        data = reads.submission(session=session, run_id=run)
+    output.write_text(json.dumps(data))
+    err.print(f"wrote {len(data)} tasks to {output}")
+
+
+@app.command()
+def reconcile(stale_after: Optional[float] = typer.Option(
+        None, help="Seconds without a heartbeat before a running job counts as lost "
+                   "(default ARCFARM_STALE_AFTER_S).")) -> None:
+    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale."""
+    from arcfarm.workers import submit as svc
+    from arcfarm.workers.queue import make_queue
+
+    settings = _settings()
+    if settings.embedded:
+        err.print("embedded mode: `arcfarm submit` runs queued jobs; nothing to send")
+        raise typer.Exit(0)
+    queue = make_queue(settings)
+    with _session(settings) as session:
+        sent = svc.reconcile(session=session, queue=queue,
+                             stale_after_s=stale_after or settings.stale_after_s)
+    queue.close()
+    typer.echo(_json(sent))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+@app.command()
+def demo(dataset: str = typer.Option("arc-agi-1/training", help="Where the tasks come from."),
+         n_tasks: int = typer.Option(3, "--tasks", min=1, help="How many (the smallest) tasks.")) -> None:
+    """Run a few small ARC tasks end to end on the tiny CPU model, all in this process."""
+    from arcfarm.core.datasets import load_taskset
+    from arcfarm.core.model_source import resolve_model_path
+    from arcfarm.workers import submit as svc
+
+    settings = _settings().model_copy(update={"database_url": None, "broker_url": None})
+    os.environ.setdefault("ARCFARM_HOME", str(settings.home))  # where builtin:tiny is built
+    with _errors():
+        cfg = _demo_config()
+        err.print(f"model: {resolve_model_path(cfg.model)}")
+        taskset = load_taskset(dataset)
+        chosen = sorted(taskset.tasks, key=_task_size)[:n_tasks]
+        with _session(settings) as session:
+            run_id = svc.create_run(session=session, settings=settings, name="demo",
+                                    dataset=taskset.name, config=cfg,
+                                    tasks=[(t, taskset.solutions.get(t.id)) for t in chosen])
+    err.print(f"run {run_id}: {len(chosen)} tasks from {dataset}: {', '.join(t.id for t in chosen)}")
+    path = run_embedded(settings, run_id, len(chosen))
+    with _session(settings) as session:
+        from arcfarm.db import reads
+
+        _print_status(reads.run_progress(session=session, run_id=run_id))
+    typer.echo(f"\nsubmission: {path}\n"
+               f"database:   {settings.sqlite_path}\n"
+               f"look:       arcfarm status {run_id}\n"
+               f"            sqlite3 {settings.sqlite_path} "
+               f"\"SELECT * FROM task_results WHERE run_id = {run_id}\"")
+
+
+def _demo_config():
+    from arcfarm.core.config import bundled_configs, load_config
+
+    if "tiny-cpu" in bundled_configs():
+        return load_config("tiny-cpu", values=DEMO_VALUES)
+    return load_config(values=DEMO_FALLBACK)
+
+
+def _task_size(task) -> int:
+    """Cells in all grids: small tasks make short prompts, so the demo runs fast."""
+    return sum(p.input.size + p.output.size for p in task.train) + sum(g.size for g in task.test_inputs)

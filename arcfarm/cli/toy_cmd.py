@@ -1,0 +1,95 @@
+"""`arcfarm toy ...`: synthesize BARC-style tasks, train the toy induction model, evaluate it.
+
+    arcfarm toy synth --n 60000 --heldout 200 --seed 0 --out data/toy/train.jsonl --workers 16
+    arcfarm toy train --tasks data/toy/train.jsonl --out models/toy --minutes 10
+    arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
+    arcfarm toy plot toy-eval.json --out toy-eval.png
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from arcfarm.cli.main import app
+
+toy_app = typer.Typer(no_args_is_help=True, help="The toy induction model: synthetic tasks, training, eval.")
+app.add_typer(toy_app, name="toy")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@toy_app.command()
+def synth(
+    n: int = typer.Option(..., help="Training tasks to write."),
+    out: Path = typer.Option(..., help="Training JSONL; held-out tasks go to OUT.heldout.jsonl."),
+    heldout: int = typer.Option(200, help="Held-out tasks (unseen compositions)."),
+    seed: int = typer.Option(0),
+    workers: int = typer.Option(1, help="Generator processes."),
+) -> None:
+    """Write synthetic tasks whose rendered programs were executed and checked."""
+    from arcfarm.toy.synth import synthesize
+
+    stats = synthesize(n, out, heldout=heldout, seed=seed, workers=workers, log=_err)
+    print(json.dumps(stats, indent=2))
+
+
+@toy_app.command()
+def train(
+    tasks: Path = typer.Option(..., help="A JSONL file written by `toy synth`."),
+    out: Path = typer.Option(Path("models/toy"), help="Where save_pretrained writes."),
+    minutes: float = typer.Option(10.0, help="Wall-clock budget of the training loop."),
+    tiny_steps: int = typer.Option(0, help="CPU smoke mode: a tiny model, this many steps."),
+    batch_tokens: int = typer.Option(65536, help="Padded tokens per optimizer step."),
+    learning_rate: float = typer.Option(1e-3),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+) -> None:
+    """Train the toy Llama from scratch; prints the summary JSON."""
+    from arcfarm.toy.train import TrainSettings, run
+
+    settings = TrainSettings(tasks=tasks, out=out, minutes=minutes, tiny_steps=tiny_steps,
+                             batch_tokens=batch_tokens, learning_rate=learning_rate, seed=seed,
+                             device=device, compile=compile_)
+    print(json.dumps(run(settings), indent=2))
+
+
+@toy_app.command("eval")
+def eval_(
+    model: str = typer.Option(..., help="A model directory written by `toy train`."),
+    tasks: Path = typer.Option(..., help="Held-out JSONL written by `toy synth`."),
+    budget: int = typer.Option(128, help="Predictions per task and schedule (multiple of 8)."),
+    seeds: int = typer.Option(3, help="Seeds 0..N-1 per schedule."),
+    limit: int = typer.Option(0, help="At most this many tasks (0 = all)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a loop config key: key=value."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
+    plot_out: Path = typer.Option(None, "--plot", help="Also draw pass@n vs predictions here."),
+) -> None:
+    """Sampling only vs search-and-learn at an equal prediction budget."""
+    from arcfarm.toy.eval import evaluate, plot
+
+    result = evaluate(model, tasks, budget=budget, seeds=tuple(range(seeds)), limit=limit,
+                      overrides=set_, log=_err)
+    if plot_out is not None:
+        plot(result, plot_out)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for s in result["schedules"]:
+            print(f"{s['schedule']:>10}  pass@2 {s['pass_at_2']}  pass@n {s['pass_at_n']}")
+
+
+@toy_app.command("plot")
+def plot_(
+    result: Path = typer.Argument(..., help="JSON written by `toy eval --json`."),
+    out: Path = typer.Option(Path("toy-eval.png")),
+) -> None:
+    """Draw pass@n against predictions spent, one line per schedule."""
+    from arcfarm.toy.eval import plot
+
+    print(plot(json.loads(result.read_text()), out))

@@ -1,0 +1,452 @@
+"""A fast sampling engine for Llama models: shared-prefix attention, static caches, CUDA graphs.
+
+    engine = FastEngine(trainer.model, tokenizer)          # the trainer's PeftModel, or a plain model
+    engine.generate(prompts, n=128, params=SamplingParams(), adapter=AdapterRef("default", 3))
+
+Why it is fast (see docs and ../shared/notes/gpu-decode-h100.md for the measurements behind it):
+- Each prompt is prefilled once. Its K/V live in one "prefix" buffer per group of samples; every
+  decode step computes attention of all the group's queries against that single prefix as one
+  batched matmul, and against each sequence's own generated tokens (a static "suffix" cache),
+  then merges the two softmax parts with their log-sum-exps. The prompt is never copied n times.
+- The decode step (our own Llama forward on the HF model's weights: embed, RMSNorm, rotary from
+  the model's `rotary_emb` so llama3 rope scaling is right, GQA, SwiGLU, lm_head) has static
+  shapes; on CUDA it is captured once per (batch shape, prefix bucket, suffix bucket, sampling
+  knobs) into a `torch.cuda.CUDAGraph` and replayed, so kernel launches cost nothing.
+- LoRA stays unmerged: each linear is `x W^T + s (x A^T) B^T`, reading peft's `lora_A`/`lora_B`
+  weight tensors of the active adapter directly. The trainer updates those tensors in place, so a
+  captured graph sees the new values; if the tensors themselves change (a new adapter) the
+  graphs are captured again (`_lora_signature`).
+- Temperature and top-p run on the GPU inside the graph; the draw is the exponential race
+  (argmax p_i / E_i, E_i ~ Exp(1)), which samples i with probability p_i without a host sync.
+- Finished sequences keep decoding (their tokens are cut afterwards); the host checks every
+  `check_every` steps whether all are finished and stops early.
+
+On the CPU (tests) the same step runs eagerly, so greedy output can be compared token for token
+with `model.generate`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from arcfarm.core.engines.base import AdapterRef, Completion, SamplingParams
+
+PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch rounded up to this
+SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only what exists
+
+
+@dataclass
+class _Linear:
+    weight: torch.Tensor  # [out, in]
+    bias: torch.Tensor | None
+    lora: list[tuple[torch.Tensor, torch.Tensor, float]]  # (A [r, in], B [out, r], scale)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x, self.weight, self.bias)
+        for a, b, scale in self.lora:
+            y = torch.addmm(y, F.linear(x, a), b.t(), alpha=scale)
+        return y
+
+
+@dataclass
+class _Layer:
+    ln1: torch.Tensor
+    ln2: torch.Tensor
+    q: _Linear
+    k: _Linear
+    v: _Linear
+    o: _Linear
+    gate: _Linear
+    up: _Linear
+    down: _Linear
+
+
+def _is_peft(model) -> bool:
+    return hasattr(model, "peft_config") and hasattr(model, "get_base_model")
+
+
+def _linear(module, adapters: list[str]) -> _Linear:
+    """The base weight and, unless merged, the LoRA factors of the named adapters."""
+    base = getattr(module, "base_layer", module)
+    lora = []
+    if hasattr(module, "lora_A") and not getattr(module, "merged", False):
+        for name in adapters:
+            if name not in module.lora_A:
+                continue
+            if getattr(module, "use_dora", {}).get(name, False):
+                raise NotImplementedError("FastEngine does not support DoRA adapters")
+            lora.append((module.lora_A[name].weight, module.lora_B[name].weight, float(module.scaling[name])))
+    return _Linear(base.weight, base.bias, lora)
+
+
+def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """Exactly Llama's RMSNorm: normalise in float32, cast back, then scale."""
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * h.to(x.dtype)
+
+
+def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x [..., heads, D]; cos/sin broadcastable [..., 1, D] (HF's rotate_half convention)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
+def _sample(logits: torch.Tensor, temperature: float, top_p: float,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row of float32 logits [B, V]: greedy when temperature <= 0, else
+    temperature + top-p (as transformers' TopPLogitsWarper) and the exponential race."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cumulative <= (1.0 - top_p)
+        drop[:, -1] = False  # always keep the most likely token
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    probs = logits.softmax(-1)
+    race = torch.empty_like(probs).exponential_(generator=generator)
+    return (probs / race).argmax(-1)
+
+
+class _State:
+    """Static buffers of one batch shape: G groups (prompts) x m samples, B = G*m rows."""
+
+    def __init__(self, spec: "_ModelSpec", groups: int, per_group: int, prefix_cap: int,
+                 suffix_cap: int, device, dtype):
+        G, m, kvh, d = groups, per_group, spec.kv_heads, spec.head_dim
+        B = G * m
+        self.groups, self.per_group, self.rows = G, m, B
+        self.prefix_cap, self.suffix_cap = prefix_cap, suffix_cap
+        z = dict(device=device, dtype=dtype)
+        self.pk = [torch.zeros(G, kvh, prefix_cap, d, **z) for _ in range(spec.layers)]
+        self.pv = [torch.zeros(G, kvh, prefix_cap, d, **z) for _ in range(spec.layers)]
+        self.sk = [torch.zeros(B, kvh, suffix_cap, d, **z) for _ in range(spec.layers)]
+        self.sv = [torch.zeros(B, kvh, suffix_cap, d, **z) for _ in range(spec.layers)]
+        self.prefix_bias = torch.zeros(G, 1, 1, prefix_cap, device=device)  # 0 or -inf per slot
+        self.pos_base = torch.zeros(B, dtype=torch.long, device=device)  # prompt length per row
+        self.tokens = torch.zeros(B, dtype=torch.long, device=device)  # the token being fed
+        self.step = torch.zeros(1, dtype=torch.long, device=device)  # its slot in the suffix
+        self.out = torch.zeros(B, suffix_cap, dtype=torch.long, device=device)
+        self.finished = torch.zeros(B, dtype=torch.bool, device=device)
+        self.slots = torch.arange(suffix_cap, device=device)
+        self.graphs: dict[tuple, torch.cuda.CUDAGraph] = {}
+
+
+@dataclass
+class _ModelSpec:
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    eps: float
+
+
+class FastEngine:
+    """The `Engine` Protocol for Llama-architecture models (HF `LlamaForCausalLM`, or a peft
+    wrapper around one). `max_batch` rows are decoded together; on CUDA out of memory the batch
+    is halved and the call carries on."""
+
+    def __init__(self, model, tokenizer, max_batch: int = 128, use_cuda_graphs: bool = True,
+                 stop_ids: list[int] | None = None, check_every: int = 16):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch = max_batch
+        self.check_every = check_every
+        if stop_ids is None:
+            from arcfarm.core.model import stop_token_ids
+            stop_ids = stop_token_ids(tokenizer)
+        self.stop_ids = list(stop_ids)
+        lm = model.get_base_model() if _is_peft(model) else model
+        self._lm, self._core = lm, lm.model
+        cfg = lm.config
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.spec = _ModelSpec(cfg.num_hidden_layers, cfg.num_attention_heads,
+                               cfg.num_key_value_heads, head_dim, cfg.rms_norm_eps)
+        self.device = lm.lm_head.weight.device
+        self.dtype = lm.lm_head.weight.dtype
+        self.use_graphs = use_cuda_graphs and self.device.type == "cuda"
+        self._stop = torch.tensor(self.stop_ids or [-1], device=self.device)
+        self._state: _State | None = None
+        self._rope_cap = 0
+        self._cos = self._sin = None
+        self._pool = torch.cuda.graph_pool_handle() if self.use_graphs else None
+        self._signature: tuple | None = None
+        self.last_stats: dict = {}
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def generate(self, prompts: list[str], n: int, params: SamplingParams,
+                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
+        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        token_lists = self.generate_ids(encoded, n, params, adapter)
+        return [[self._completion(ids, len(p)) for ids in rows] for p, rows in zip(encoded, token_lists)]
+
+    def generate_ids(self, prompt_ids: list[list[int]], n: int, params: SamplingParams,
+                     adapter: AdapterRef | None = None) -> list[list[list[int]]]:
+        """`n` lists of generated token ids per prompt (each ends at its first stop token, kept)."""
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        layers = self._layers(adapter)
+        while True:
+            try:
+                with torch.no_grad():
+                    return self._generate_all(prompt_ids, n, params, layers)
+            except torch.OutOfMemoryError:
+                if self.max_batch <= 1:
+                    raise
+                self.release()
+                self.max_batch //= 2
+
+    def release(self) -> None:
+        """Free the caches and graphs (e.g. before training on long sequences)."""
+        self._state = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # --- model view ------------------------------------------------------------------------------
+
+    def _layers(self, adapter: AdapterRef | None) -> list[_Layer]:
+        """Weights of every layer; LoRA factors of `adapter` (None = base model) when present."""
+        adapters: list[str] = []
+        if _is_peft(self.model) and adapter is not None:
+            if adapter.name in self.model.peft_config:
+                adapters = [adapter.name]
+            else:
+                adapters = list(getattr(self.model, "active_adapters", None) or [self.model.active_adapter])
+        elif adapter is not None:
+            raise ValueError(f"adapter {adapter.name!r} requested but the model has no LoRA")
+        layers = []
+        for layer in self._core.layers:
+            att, mlp = layer.self_attn, layer.mlp
+            lin = lambda m: _linear(m, adapters)  # noqa: E731
+            layers.append(_Layer(layer.input_layernorm.weight, layer.post_attention_layernorm.weight,
+                                 lin(att.q_proj), lin(att.k_proj), lin(att.v_proj), lin(att.o_proj),
+                                 lin(mlp.gate_proj), lin(mlp.up_proj), lin(mlp.down_proj)))
+        signature = tuple(t.data_ptr() for lay in layers for lin_ in vars(lay).values()
+                          if isinstance(lin_, _Linear) for a, b, _ in lin_.lora for t in (a, b))
+        if signature != self._signature and self._state is not None:
+            self._state.graphs.clear()  # graphs hold pointers to the old LoRA tensors
+        self._signature = signature
+        return layers
+
+    def _rope_table(self, positions: int) -> None:
+        """cos/sin for positions [0, positions) from the model's own rotary module (rope scaling)."""
+        if positions <= self._rope_cap:
+            return
+        cap = max(positions, 4096)
+        cap = 1 << (cap - 1).bit_length()
+        probe = torch.zeros(1, device=self.device, dtype=self.dtype)
+        pos = torch.arange(cap, device=self.device)[None]
+        cos, sin = self._core.rotary_emb(probe, pos)
+        self._cos, self._sin = cos[0].contiguous(), sin[0].contiguous()
+        self._rope_cap = cap
+        if self._state is not None:
+            self._state.graphs.clear()  # graphs read the old table
+
+    # --- batching --------------------------------------------------------------------------------
+
+    def _generate_all(self, prompt_ids, n, params, layers) -> list[list[list[int]]]:
+        chunks = math.ceil(n / self.max_batch)
+        m = math.ceil(n / chunks)  # equal chunks of at most max_batch samples of one prompt
+        items = [(p, min(m, n - c * m)) for p in range(len(prompt_ids)) for c in range(chunks)]
+        groups = max(1, min(self.max_batch // m, len(items)))
+        results: list[list[list[int]]] = [[] for _ in prompt_ids]
+        self.last_stats = {"decode_steps": 0, "batches": 0, "prefill_s": 0.0}
+        for start in range(0, len(items), groups):
+            batch = items[start:start + groups]
+            rows = self._run_batch([prompt_ids[p] for p, _ in batch], groups, m, params, layers)
+            for g, (p, need) in enumerate(batch):
+                results[p].extend(rows[g * m:g * m + need])
+        return results
+
+    def _get_state(self, groups: int, m: int, prefix_len: int, new_tokens: int) -> _State:
+        st = self._state
+        suffix_cap = math.ceil(new_tokens / SUFFIX_BUCKET) * SUFFIX_BUCKET
+        prefix_cap = math.ceil(prefix_len / PREFIX_BUCKET) * PREFIX_BUCKET
+        if st is None or st.groups != groups or st.per_group != m or st.prefix_cap < prefix_cap \
+                or st.suffix_cap < suffix_cap:
+            if st is not None:
+                prefix_cap, suffix_cap = max(prefix_cap, st.prefix_cap), max(suffix_cap, st.suffix_cap)
+            self._state = st = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            st = _State(self.spec, groups, m, prefix_cap, suffix_cap, self.device, self.dtype)
+            self._state = st
+        return st
+
+    def _run_batch(self, prompts: list[list[int]], groups: int, m: int, params: SamplingParams,
+                   layers: list[_Layer]) -> list[list[int]]:
+        real = len(prompts)
+        prompts = prompts + [prompts[0]] * (groups - real)  # pad the last batch to the graph shape
+        longest = max(len(p) for p in prompts)
+        new = params.max_new_tokens
+        st = self._get_state(groups, m, longest, new)
+        self._rope_table(longest + st.suffix_cap + 1)
+        pb = min(st.prefix_cap, math.ceil(longest / PREFIX_BUCKET) * PREFIX_BUCKET)
+        buckets = math.ceil(max(new - 1, 1) / SUFFIX_BUCKET)
+        if self.use_graphs:
+            for b in range(buckets):
+                self._capture(st, layers, pb, (b + 1) * SUFFIX_BUCKET, params)
+        first = self._prefill_all(st, prompts, m, layers, params)
+        st.tokens.copy_(first)
+        st.out[:, 0].copy_(first)
+        st.step.zero_()
+        pad_rows = torch.arange(st.rows, device=self.device) >= real * m
+        st.finished.copy_(torch.isin(first, self._stop) | pad_rows)
+        produced = 1
+        for t in range(new - 1):
+            sb = (t // SUFFIX_BUCKET + 1) * SUFFIX_BUCKET
+            if self.use_graphs:
+                st.graphs[self._key(st, pb, sb, params)].replay()
+            else:
+                self._step(st, layers, pb, sb, params)
+            produced += 1
+            if produced % self.check_every == 0 and bool(st.finished.all()):
+                break
+        self.last_stats["decode_steps"] += produced - 1
+        self.last_stats["batches"] += 1
+        out = st.out[:real * m, :produced].tolist()
+        return [self._cut(row) for row in out]
+
+    def _cut(self, ids: list[int]) -> list[int]:
+        stops = set(self.stop_ids)
+        end = next((i + 1 for i, t in enumerate(ids) if t in stops), len(ids))
+        return ids[:end]
+
+    def _completion(self, ids: list[int], prompt_tokens: int) -> Completion:
+        stopped = bool(ids) and ids[-1] in set(self.stop_ids)
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=len(ids),
+                          finish_reason="stop" if stopped else "length")
+
+    # --- CUDA graphs -----------------------------------------------------------------------------
+
+    def _key(self, st: _State, pb: int, sb: int, params: SamplingParams) -> tuple:
+        return (pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p))
+
+    def _capture(self, st: _State, layers, pb: int, sb: int, params: SamplingParams) -> None:
+        key = self._key(st, pb, sb, params)
+        if key in st.graphs:
+            return
+        # Warm up on a side stream (allocator, cuBLAS handles), then capture. The warm-up writes
+        # junk into the state's token/step buffers; _run_batch sets them afterwards.
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            st.step.zero_()
+            self._step(st, layers, pb, key[1], params)
+            st.step.zero_()
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self._pool):
+            self._step(st, layers, pb, key[1], params)
+        st.graphs[key] = graph
+
+    # --- the forward passes ----------------------------------------------------------------------
+
+    def _prefill_all(self, st: _State, prompts, m: int, layers, params) -> torch.Tensor:
+        """Prefill each prompt into its group's prefix slots; first tokens for every row [B]."""
+        import time
+        t0 = time.perf_counter()
+        firsts = []
+        st.prefix_bias.fill_(float("-inf"))
+        for g, ids in enumerate(prompts):
+            logits = self._prefill(st, g, ids, layers)
+            st.prefix_bias[g, ..., :len(ids)] = 0.0
+            st.pos_base[g * m:(g + 1) * m] = len(ids)
+            firsts.append(_sample(logits.expand(m, -1), params.temperature, params.top_p))
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.last_stats["prefill_s"] += time.perf_counter() - t0
+        return torch.cat(firsts)
+
+    def _prefill(self, st: _State, g: int, ids: list[int], layers: list[_Layer]) -> torch.Tensor:
+        """Causal forward of one prompt; writes its K/V to group g's prefix; last logits [1, V]."""
+        spec = self.spec
+        T = len(ids)
+        tokens = torch.tensor(ids, device=self.device)
+        x = F.embedding(tokens, self._core.embed_tokens.weight)  # [T, hidden]
+        cos, sin = self._cos[:T, None, :], self._sin[:T, None, :]
+        for i, lay in enumerate(layers):
+            h = _rms_norm(x, lay.ln1, spec.eps)
+            q = _rope(lay.q(h).view(T, spec.heads, spec.head_dim), cos, sin)
+            k = _rope(lay.k(h).view(T, spec.kv_heads, spec.head_dim), cos, sin)
+            v = lay.v(h).view(T, spec.kv_heads, spec.head_dim)
+            st.pk[i][g, :, :T] = k.transpose(0, 1)
+            st.pv[i][g, :, :T] = v.transpose(0, 1)
+            att = F.scaled_dot_product_attention(q.transpose(0, 1)[None], st.pk[i][g:g + 1, :, :T],
+                                                 st.pv[i][g:g + 1, :, :T], is_causal=True,
+                                                 enable_gqa=True)
+            x = x + lay.o(att[0].transpose(0, 1).reshape(T, -1))
+            h = _rms_norm(x, lay.ln2, spec.eps)
+            x = x + lay.down(F.silu(lay.gate(h)) * lay.up(h))
+        last = _rms_norm(x[-1:], self._core.norm.weight, spec.eps)
+        return F.linear(last, self._lm.lm_head.weight).float()
+
+    def _step(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
+        """One decode step for every row: feed st.tokens at slot st.step, sample the next token."""
+        spec = self.spec
+        B = st.rows
+        pos = st.pos_base + st.step
+        cos, sin = self._cos[pos][:, None, :], self._sin[pos][:, None, :]
+        x = F.embedding(st.tokens, self._core.embed_tokens.weight)  # [B, hidden]
+        for i, lay in enumerate(layers):
+            h = _rms_norm(x, lay.ln1, spec.eps)
+            q = _rope(lay.q(h).view(B, spec.heads, spec.head_dim), cos, sin)
+            k = _rope(lay.k(h).view(B, spec.kv_heads, spec.head_dim), cos, sin)
+            v = lay.v(h).view(B, spec.kv_heads, spec.head_dim)
+            st.sk[i].index_copy_(2, st.step, k[:, :, None])
+            st.sv[i].index_copy_(2, st.step, v[:, :, None])
+            att = self._attend(st, i, q, pb, sb)
+            x = x + lay.o(att)
+            h = _rms_norm(x, lay.ln2, spec.eps)
+            x = x + lay.down(F.silu(lay.gate(h)) * lay.up(h))
+        x = _rms_norm(x, self._core.norm.weight, spec.eps)
+        logits = F.linear(x, self._lm.lm_head.weight).float()
+        nxt = _sample(logits, params.temperature, params.top_p)
+        nxt = torch.where(st.finished, st.tokens, nxt)  # finished rows repeat a stop token
+        st.step.add_(1)
+        st.out.index_copy_(1, st.step, nxt[:, None])
+        st.tokens.copy_(nxt)
+        st.finished.logical_or_(torch.isin(nxt, self._stop))
+
+    def _attend(self, st: _State, i: int, q: torch.Tensor, pb: int, sb: int) -> torch.Tensor:
+        """Attention of q [B, H, D] over the group's shared prefix and the row's own suffix,
+        merged by log-sum-exp; returns [B, H*D]."""
+        spec = self.spec
+        G, m, kvh, d = st.groups, st.per_group, spec.kv_heads, spec.head_dim
+        g = spec.heads // kvh
+        B = G * m
+        scale = 1.0 / math.sqrt(d)
+        sb = min(sb, st.suffix_cap)
+        # Prefix: per group and kv head, all m*g queries against the one prefix: [G, kvh, m*g, pb].
+        qp = q.view(G, m, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(G, kvh, m * g, d)
+        s1 = torch.matmul(qp, st.pk[i][:, :, :pb].transpose(-1, -2)).float() * scale
+        s1 = s1 + st.prefix_bias[..., :pb]
+        m1 = s1.amax(-1, keepdim=True)
+        e1 = torch.exp(s1 - m1)
+        l1 = e1.sum(-1, keepdim=True)
+        o1 = torch.matmul(e1.to(q.dtype), st.pv[i][:, :, :pb])  # unnormalised [G, kvh, m*g, d]
+        # Back to row layout [B, kvh, g, *].
+        def rows(t):
+            return t.view(G, kvh, m, g, t.shape[-1]).permute(0, 2, 1, 3, 4).reshape(B, kvh, g, t.shape[-1])
+        o1, m1, l1 = rows(o1), rows(m1), rows(l1)
+        # Suffix: each row's own generated tokens, slots <= step.
+        qs = q.view(B, kvh, g, d)
+        s2 = torch.matmul(qs, st.sk[i][:, :, :sb].transpose(-1, -2)).float() * scale
+        s2 = s2.masked_fill((st.slots[:sb] > st.step), float("-inf"))
+        m2 = s2.amax(-1, keepdim=True)
+        e2 = torch.exp(s2 - m2)
+        l2 = e2.sum(-1, keepdim=True)
+        o2 = torch.matmul(e2.to(q.dtype), st.sv[i][:, :, :sb])
+        # Merge the two softmax parts.
+        mx = torch.maximum(m1, m2)
+        a1, a2 = torch.exp(m1 - mx), torch.exp(m2 - mx)
+        out = (o1.float() * a1 + o2.float() * a2) / (l1 * a1 + l2 * a2)
+        return out.to(q.dtype).reshape(B, spec.heads * d)

@@ -1,0 +1,171 @@
+"""Reads of the farm: resume state for a worker, progress and results for people, work for reconcile.
+
+Summaries come from the researcher views (run_summary, task_results, epoch_stats,
+prediction_log), so the CLI, the API and hand-written SQL agree on every number. Rows are
+returned as plain dicts keyed by the views' column names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from arcfarm.core.records import EpochRecord, PredictionRecord
+from arcfarm.db.models import JOB_STATUSES, Attempt, Epoch, Job, Prediction, Run, Task as TaskRow, utcnow
+
+EMPTY_GRID = [[0]]  # what the ARC Prize format expects where there is no answer
+
+
+@dataclass
+class JobRecords:
+    """What a job has committed so far: the loop resumes after `epochs_done`."""
+
+    epochs_done: int
+    epochs: list[EpochRecord]
+    predictions: list[PredictionRecord]
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job as reconcile sees it: enough to re-enqueue it on the right queue."""
+
+    job_id: int
+    run_id: int
+    task_id: str
+    status: str
+    queue: str
+    priority: int
+    delivery_count: int
+
+
+def _rows(session: Session, sql: str, **params: Any) -> list[dict[str, Any]]:
+    return [dict(row) for row in session.execute(sa.text(sql), params).mappings()]
+
+
+def _grid(obj: Any) -> np.ndarray | None:
+    return None if obj is None else np.asarray(obj, dtype=np.int64)
+
+
+def _epoch_record(row: Epoch) -> EpochRecord:
+    return EpochRecord(epoch=row.epoch, predictions=row.predictions, valid=row.valid,
+                       unique_outputs=row.unique_outputs, relabeled=row.relabeled,
+                       train_loss=row.train_loss, train_error=row.train_error,
+                       best_train_correct=row.best_train_correct, passes_train=row.passes_train,
+                       sample_s=row.sample_s, execute_s=row.execute_s, relabel_s=row.relabel_s,
+                       train_s=row.train_s, reset_s=row.reset_s, train_tokens=row.train_tokens)
+
+
+def _prediction_record(row: Prediction) -> PredictionRecord:
+    return PredictionRecord(
+        epoch=row.epoch, sample_index=row.sample_index, augmentation=row.augmentation,
+        prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
+        response=row.response, code=row.code, code_hash=row.code_hash,
+        train_outputs=[_grid(g) for g in row.train_outputs], test_outputs=[_grid(g) for g in row.test_outputs],
+        grid_errors=list(row.grid_errors), error=row.error, error_message=row.error_message,
+        train_correct=row.train_correct, train_total=row.train_total, pixel_score=row.pixel_score,
+        passes_train=bool(row.passes_train), fingerprint=row.output_fingerprint, seconds=row.seconds)
+
+
+def job_records(*, session: Session, job_id: int) -> JobRecords:
+    """The epochs and predictions a job has committed (epoch and sample order), for resuming it."""
+    done = session.scalar(sa.select(Job.epochs_done).where(Job.id == job_id))
+    if done is None:
+        raise LookupError(f"job {job_id} does not exist")
+    epochs = session.scalars(sa.select(Epoch).where(Epoch.job_id == job_id, Epoch.epoch <= done)
+                             .order_by(Epoch.epoch)).all()
+    predictions = session.scalars(sa.select(Prediction)
+                                  .where(Prediction.job_id == job_id, Prediction.epoch <= done)
+                                  .order_by(Prediction.sample_index)).all()
+    return JobRecords(epochs_done=done, epochs=[_epoch_record(e) for e in epochs],
+                      predictions=[_prediction_record(p) for p in predictions])
+
+
+def run_progress(*, session: Session, run_id: int) -> dict[str, Any] | None:
+    """run_summary's row for the run plus job counts per status (every status present); None if no run."""
+    rows = _rows(session, "SELECT * FROM run_summary WHERE run_id = :run_id", run_id=run_id)
+    if not rows:
+        return None
+    counts = dict(session.execute(sa.select(Job.status, sa.func.count()).where(Job.run_id == run_id)
+                                  .group_by(Job.status)).all())
+    return {**rows[0], "jobs": {status: counts.get(status, 0) for status in JOB_STATUSES}}
+
+
+def list_runs(*, session: Session, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest runs first, as run_summary rows."""
+    return _rows(session, "SELECT * FROM run_summary ORDER BY run_id DESC LIMIT :limit", limit=limit)
+
+
+def run_tasks(*, session: Session, run_id: int) -> list[dict[str, Any]]:
+    """task_results rows of one run, by task id."""
+    return _rows(session, "SELECT * FROM task_results WHERE run_id = :run_id ORDER BY task_id", run_id=run_id)
+
+
+def task_detail(*, session: Session, run_id: int, task_id: str, max_predictions: int = 50) -> dict[str, Any] | None:
+    """One task of a run: its result row, job, task JSON, epochs, attempts and best predictions.
+
+    Predictions are ordered best first (test-correct, then train grids correct, then earliest).
+    """
+    job = session.execute(sa.select(Job, TaskRow).join(TaskRow, TaskRow.id == Job.task_pk)
+                          .where(Job.run_id == run_id, TaskRow.task_id == task_id)).first()
+    if job is None:
+        return None
+    job_row, task_row = job
+    params = dict(run_id=run_id, task_id=task_id)
+    attempts = session.scalars(sa.select(Attempt).where(Attempt.job_id == job_row.id)
+                               .order_by(Attempt.test_index)).all()
+    return {
+        "result": _rows(session, "SELECT * FROM task_results WHERE run_id = :run_id AND task_id = :task_id",
+                        **params)[0],
+        "job": {c.key: getattr(job_row, c.key) for c in sa.inspect(Job).column_attrs},
+        "task_json": task_row.task_json,
+        "epochs": _rows(session, "SELECT * FROM epoch_stats WHERE run_id = :run_id AND task_id = :task_id "
+                                 "ORDER BY epoch", **params),
+        "attempts": [{"test_index": a.test_index, "attempt_1": a.attempt_1, "attempt_2": a.attempt_2,
+                      "correct": a.correct} for a in attempts],
+        "predictions": _rows(session, "SELECT * FROM prediction_log WHERE run_id = :run_id AND task_id = :task_id "
+                                      "ORDER BY CASE WHEN test_correct THEN 0 ELSE 1 END, correct_train_grids DESC, "
+                                      "sample_index LIMIT :n", n=max_predictions, **params),
+    }
+
+
+def submission(*, session: Session, run_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The run's answers in ARC Prize format: every task and test input, [[0]] where there is none."""
+    stmt = (sa.select(Job.id, TaskRow.task_id, TaskRow.task_json).join(TaskRow, TaskRow.id == Job.task_pk)
+            .where(Job.run_id == run_id).order_by(TaskRow.task_id))
+    jobs = session.execute(stmt).all()
+    attempts = session.scalars(sa.select(Attempt).join(Job, Job.id == Attempt.job_id)
+                               .where(Job.run_id == run_id)).all()
+    by_key = {(a.job_id, a.test_index): a for a in attempts}
+    result: dict[str, list[dict[str, Any]]] = {}
+    for job_id, task_id, task_json in jobs:
+        entries = []
+        for i in range(len(task_json["test"])):
+            a = by_key.get((job_id, i))
+            entries.append({"attempt_1": (a and a.attempt_1) or EMPTY_GRID,
+                            "attempt_2": (a and a.attempt_2) or EMPTY_GRID})
+        result[task_id] = entries
+    return result
+
+
+def _job_refs(session: Session, *where: Any) -> list[JobRef]:
+    stmt = (sa.select(Job.id, Job.run_id, TaskRow.task_id, Job.status, Run.queue, Run.priority,
+                      Job.delivery_count)
+            .join(Run, Run.id == Job.run_id).join(TaskRow, TaskRow.id == Job.task_pk).where(*where)
+            .order_by(Run.priority.desc(), Job.expected_cost.desc().nulls_last(), Job.id))
+    return [JobRef(*row) for row in session.execute(stmt).all()]
+
+
+def stale_jobs(*, session: Session, older_than_s: float) -> list[JobRef]:
+    """Running jobs whose heartbeat is older than `older_than_s` (their worker is presumed dead)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    return _job_refs(session, Job.status == "running",
+                     sa.or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
+
+
+def queued_jobs(*, session: Session) -> list[JobRef]:
+    """Queued jobs of live runs, in dispatch order: run priority, then expected cost (largest first)."""
+    return _job_refs(session, Job.status == "queued", Run.status.in_(("queued", "running")))

@@ -1,0 +1,316 @@
+"""Writes of the farm: enqueue a run, claim a job, record epochs, finish or fail jobs, cancel runs.
+
+Each function is one transaction: it commits before returning and rolls back on error. Each is
+idempotent, because Celery delivers at least once: a redelivered or resumed job re-records an
+epoch with the same (job, epoch) and (job, sample_index) keys, which INSERT ... ON CONFLICT turns
+into no-ops or updates in place, never into duplicate rows. Correctness (`test_correct`,
+`attempts.correct`) is computed here from the solutions table, never by the worker, which
+never sees test outputs.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.db.models import (TERMINAL, Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
+                               Task as TaskRow, utcnow)
+
+ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
+
+
+class TaskLike(Protocol):
+    """What create_run needs of arcfarm.core.tasks.Task."""
+
+    id: str
+    test_inputs: Sequence[np.ndarray]
+
+    def to_json(self) -> dict[str, Any]: ...
+    def content_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """What a worker needs to run (or resume) one job."""
+
+    job_id: int
+    run_id: int
+    task_id: str
+    dataset: str
+    config: dict[str, Any]
+    task_json: dict[str, Any]
+    epochs_done: int  # last committed epoch, -1 for none: resume after it
+    delivery_count: int
+
+
+@contextmanager
+def _transaction(session: Session) -> Iterator[None]:
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _insert(session: Session, model: type) -> Any:
+    """A dialect-specific INSERT (it has on_conflict_do_nothing / on_conflict_do_update)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(model.__table__)
+    if dialect == "sqlite":
+        return sqlite_insert(model.__table__)
+    raise NotImplementedError(f"arcfarm.db supports postgresql and sqlite, not {dialect}")
+
+
+def _upsert(session: Session, model: type, rows: list[dict[str, Any]], keys: list[str],
+            keep: tuple[str, ...] = ("created_at",)) -> None:
+    """Insert rows; where `keys` already exist, update every other column except `keep`."""
+    if not rows:
+        return
+    stmt = _insert(session, model)
+    update = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c not in keep}
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
+
+
+def _grid_json(grid: Any) -> list[list[int]] | None:
+    return None if grid is None else np.asarray(grid).tolist()
+
+
+def _expected_cost(task_json: dict[str, Any]) -> float:
+    """Cells in all grids of the task: a proxy for prompt length, hence for the job's GPU time."""
+    grids = [g for pair in task_json["train"] for g in (pair["input"], pair["output"])]
+    grids += [t["input"] for t in task_json["test"]]
+    return float(sum(len(g) * len(g[0]) for g in grids))
+
+
+# --- enqueue -------------------------------------------------------------------------------------
+
+def _ensure_task(session: Session, dataset: str, task: TaskLike,
+                 solutions: Sequence[np.ndarray] | None) -> tuple[int, dict[str, Any]]:
+    """The tasks row for (dataset, id, content hash), inserted unless it exists; solutions likewise."""
+    task_json, content_hash = task.to_json(), task.content_hash()
+    identity = dict(dataset=dataset, task_id=task.id, content_hash=content_hash)
+    session.execute(_insert(session, TaskRow).values(**identity, task_json=task_json)
+                    .on_conflict_do_nothing(index_elements=list(identity)))
+    task_pk = session.scalar(sa.select(TaskRow.id).filter_by(**identity))
+    if solutions is not None:
+        if len(solutions) != len(task.test_inputs):
+            raise ValueError(f"task {task.id!r}: {len(solutions)} solutions for "
+                             f"{len(task.test_inputs)} test inputs")
+        outputs = [_grid_json(g) for g in solutions]
+        session.execute(_insert(session, Solution).values(task_pk=task_pk, test_outputs=outputs)
+                        .on_conflict_do_nothing(index_elements=["task_pk"]))
+    return task_pk, task_json
+
+
+def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
+               dataset: str, tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]],
+               queue: str = "default", priority: int = 0) -> int:
+    """Insert a run, its tasks (reusing stored ones), their solutions and one queued job per task.
+
+    Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
+    """
+    with _transaction(session):
+        run = Run(name=name, config=config, model=model, code_version=code_version, status="queued",
+                  dataset=dataset, queue=queue, priority=priority, created_at=utcnow())
+        session.add(run)
+        session.flush()
+        for task, solutions in tasks:
+            task_pk, task_json = _ensure_task(session, dataset, task, solutions)
+            job = dict(run_id=run.id, task_pk=task_pk, status="queued", queued_at=utcnow(),
+                       expected_cost=_expected_cost(task_json))
+            session.execute(_insert(session, Job).values(**job)
+                            .on_conflict_do_nothing(index_elements=["run_id", "task_pk"]))
+    return run.id
+
+
+# --- worker side ---------------------------------------------------------------------------------
+
+def _lock_job(session: Session, job_id: int) -> Job | None:
+    """The job row, locked until commit on PostgreSQL (SQLite serialises writers anyway)."""
+    stmt = (sa.select(Job).where(Job.id == job_id).with_for_update()
+            .execution_options(populate_existing=True))
+    return session.scalars(stmt).one_or_none()
+
+
+def claim_job(*, session: Session, job_id: int, worker_host: str, worker_name: str,
+              gpu: str | None) -> JobClaim | None:
+    """Mark a queued (or redelivered running) job running; None if it is done, failed or cancelled."""
+    with _transaction(session):
+        job = _lock_job(session, job_id)
+        if job is None or job.status not in ("queued", "running"):
+            return None
+        now = utcnow()
+        job.status, job.heartbeat_at = "running", now
+        job.delivery_count += 1
+        job.worker_host, job.worker_name, job.gpu = worker_host, worker_name, gpu
+        job.started_at = job.started_at or now
+        if job.epochs_done >= 0:
+            job.resumed_from_epoch = job.epochs_done
+        session.execute(sa.update(Run).where(Run.id == job.run_id, Run.status == "queued")
+                        .values(status="running", started_at=now)
+                        .execution_options(synchronize_session=False))
+        run = session.get(Run, job.run_id, populate_existing=True)
+        task = session.get(TaskRow, job.task_pk)
+        return JobClaim(job_id=job.id, run_id=job.run_id, task_id=task.task_id, dataset=task.dataset,
+                        config=run.config, task_json=task.task_json, epochs_done=job.epochs_done,
+                        delivery_count=job.delivery_count)
+
+
+def _job_solutions(session: Session, job_id: int) -> list[list[list[int]]] | None:
+    stmt = (sa.select(Solution.test_outputs).join(Job, Job.task_pk == Solution.task_pk)
+            .where(Job.id == job_id))
+    return session.scalar(stmt)
+
+
+def _same_grid(grid: Any, expected: list[list[int]]) -> bool:
+    return grid is not None and np.asarray(grid).tolist() == expected
+
+
+def _prediction_row(job_id: int, rec: PredictionRecord,
+                    solutions: list[list[list[int]]] | None) -> dict[str, Any]:
+    row = rec.to_json()
+    row["output_fingerprint"] = row.pop("fingerprint")
+    row["job_id"] = job_id
+    row["test_correct"] = None if solutions is None else (
+        len(rec.test_outputs) == len(solutions)
+        and all(_same_grid(g, s) for g, s in zip(rec.test_outputs, solutions)))
+    return row
+
+
+def _adapter_row(job_id: int, epoch: int, adapter: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(adapter) - set(ADAPTER_FIELDS)
+    if unknown or "uri" not in adapter:
+        raise ValueError(f"adapter for job {job_id} epoch {epoch}: needs 'uri'; "
+                         f"unknown keys {sorted(unknown)} (allowed: {', '.join(ADAPTER_FIELDS)})")
+    row = {name: adapter.get(name) for name in ADAPTER_FIELDS}
+    return {"job_id": job_id, "epoch": epoch, **row, "created_at": utcnow()}
+
+
+def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
+                 predictions: Sequence[PredictionRecord], adapter: dict[str, Any] | None = None) -> bool:
+    """Commit one epoch: its row, its predictions, its adapter, and jobs.epochs_done.
+
+    Re-recording an epoch (redelivery, resume) changes no row counts. Returns whether the job is
+    still running; False tells the worker to stop (the job was cancelled or finished elsewhere).
+    """
+    with _transaction(session):
+        solutions = _job_solutions(session, job_id)
+        epoch_row = {"job_id": job_id, **epoch.to_json(), "created_at": utcnow()}
+        _upsert(session, Epoch, [epoch_row], ["job_id", "epoch"])
+        rows = [_prediction_row(job_id, rec, solutions) for rec in predictions]
+        if rows:
+            stmt = _insert(session, Prediction).on_conflict_do_nothing(index_elements=["job_id", "sample_index"])
+            session.execute(stmt, rows)
+        if adapter is not None:
+            _upsert(session, Adapter, [_adapter_row(job_id, epoch.epoch, adapter)], ["job_id", "epoch"])
+        done = sa.case((Job.epochs_done < epoch.epoch, epoch.epoch), else_=Job.epochs_done)
+        status = session.execute(sa.update(Job).where(Job.id == job_id)
+                                 .values(epochs_done=done, heartbeat_at=utcnow())
+                                 .returning(Job.status)
+                                 .execution_options(synchronize_session=False)).scalar_one()
+    return status == "running"
+
+
+def heartbeat(*, session: Session, job_id: int) -> bool:
+    """Touch the job's heartbeat; False if it is no longer running (stop work)."""
+    with _transaction(session):
+        result = session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running")
+                                 .values(heartbeat_at=utcnow())
+                                 .execution_options(synchronize_session=False))
+    return result.rowcount > 0
+
+
+# --- endings -------------------------------------------------------------------------------------
+
+def _attempt_rows(job_id: int, attempts: Sequence[Sequence[np.ndarray]], n_test: int,
+                  solutions: list[list[list[int]]] | None) -> list[dict[str, Any]]:
+    """One row per test input (missing attempts stay NULL and count as wrong when solutions are known)."""
+    if len(attempts) > n_test:
+        raise ValueError(f"job {job_id}: {len(attempts)} attempt lists for {n_test} test inputs")
+    rows = []
+    for i in range(n_test):
+        grids = list(attempts[i]) if i < len(attempts) else []
+        if len(grids) > 2:
+            raise ValueError(f"job {job_id}: test {i} has {len(grids)} attempts, at most 2 allowed")
+        grids += [None] * (2 - len(grids))
+        correct = None if solutions is None else any(_same_grid(g, solutions[i]) for g in grids)
+        rows.append({"job_id": job_id, "test_index": i, "attempt_1": _grid_json(grids[0]),
+                     "attempt_2": _grid_json(grids[1]), "correct": correct})
+    return rows
+
+
+def _close_run_if_finished(session: Session, run_id: int) -> None:
+    """Mark a queued/running run done once none of its jobs is queued or running.
+
+    The run row is locked first: two jobs finishing at once would otherwise each see the other
+    still running (READ COMMITTED) and neither would close the run. The second waits here, then
+    its next statement sees the first one's commit.
+    """
+    session.execute(sa.select(Run.id).where(Run.id == run_id).with_for_update())
+    open_jobs = sa.select(Job.id).where(Job.run_id == run_id, Job.status.not_in(TERMINAL)).exists()
+    session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(("queued", "running")), ~open_jobs)
+                    .values(status="done", finished_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def finish_job(*, session: Session, job_id: int, result: TaskResult) -> None:
+    """Store the final attempts (scored against the solutions) and mark the job done.
+
+    Finishing twice rewrites the same rows. A cancelled job keeps its status but gets its attempts.
+    """
+    with _transaction(session):
+        job = _lock_job(session, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        task_json = session.scalar(sa.select(TaskRow.task_json).where(TaskRow.id == job.task_pk))
+        rows = _attempt_rows(job_id, result.attempts, len(task_json["test"]), _job_solutions(session, job_id))
+        _upsert(session, Attempt, rows, ["job_id", "test_index"], keep=())
+        if job.status != "cancelled":
+            job.status, job.error = "done", None
+        job.finished_at = job.finished_at or utcnow()
+        job.seconds, job.stop_reason = result.seconds, result.stop_reason
+        session.flush()
+        _close_run_if_finished(session, job.run_id)
+
+
+def fail_job(*, session: Session, job_id: int, error: str, final: bool) -> bool:
+    """Record a failure: final ones mark the job failed, others put it back in the queue for a retry.
+
+    A failure reported for a job that is already done, failed or cancelled (a late or duplicate
+    report) changes nothing and returns False.
+    """
+    with _transaction(session):
+        job = _lock_job(session, job_id)
+        if job is None or job.status in TERMINAL:
+            return False
+        job.attempts_failed += 1
+        job.error = error
+        if final:
+            job.status, job.finished_at = "failed", utcnow()
+        else:
+            job.status = "queued"
+        session.flush()
+        _close_run_if_finished(session, job.run_id)
+    return True
+
+
+def cancel_run(*, session: Session, run_id: int) -> int:
+    """Cancel a run and its queued/running jobs (workers see it at their next heartbeat); returns jobs cancelled."""
+    with _transaction(session):
+        now = utcnow()
+        result = session.execute(sa.update(Job).where(Job.run_id == run_id, Job.status.in_(("queued", "running")))
+                                 .values(status="cancelled", finished_at=now)
+                                 .execution_options(synchronize_session=False))
+        session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(("queued", "running")))
+                        .values(status="cancelled", finished_at=now)
+                        .execution_options(synchronize_session=False))
+    return result.rowcount

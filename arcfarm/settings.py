@@ -1,0 +1,91 @@
+"""The farm's settings, read from `ARCFARM_*` environment variables when asked, never at import.
+
+    ARCFARM_DATABASE_URL         postgresql+psycopg://user@host/db   (unset: embedded SQLite)
+    ARCFARM_BROKER_URL           redis://host:6379/0                 (unset: in-process queue)
+    ARCFARM_ARTIFACTS            adapter store, a folder or an fsspec URL (default ./artifacts)
+    ARCFARM_HOME                 embedded mode's home: arcfarm.db, runs/, tiny-model/ (default ./.arcfarm)
+    ARCFARM_API_TOKEN            when set, the API wants `Authorization: Bearer <token>` (not /health)
+    ARCFARM_VISIBILITY_TIMEOUT_S seconds before Redis hands an unacked job to another worker
+                                 (default 6 h; must exceed every run's time_budget_s)
+    ARCFARM_HEARTBEAT_S          seconds between a running job's heartbeats (default 30)
+    ARCFARM_STALE_AFTER_S        a running job whose heartbeat is older than this is stale (default 10 min)
+    ARCFARM_MAX_DELIVERIES       a job that fails this many deliveries is failed for good (default 3)
+
+Embedded mode is neither a database URL nor a broker URL: everything runs in one process on
+SQLite at $ARCFARM_HOME/arcfarm.db. A broker without a database is refused (workers on other
+machines could not share SQLite); a database without a broker runs jobs in-process against it.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_PREFIX = "ARCFARM_"
+
+
+class SettingsError(ValueError):
+    """Environment variables that cannot be used; the message names the variable."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = None
+    broker_url: str | None = None
+    artifacts: str = "./artifacts"
+    home: Path = Path("./.arcfarm")
+    api_token: str | None = None
+    visibility_timeout_s: int = Field(6 * 3600, gt=0)
+    heartbeat_s: float = Field(30.0, gt=0)
+    stale_after_s: float = Field(600.0, gt=0)
+    max_deliveries: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.broker_url and not self.database_url:
+            raise ValueError("ARCFARM_BROKER_URL is set but ARCFARM_DATABASE_URL is not: "
+                             "workers fed by a broker need a shared database")
+        if self.stale_after_s <= self.heartbeat_s:
+            raise ValueError("ARCFARM_STALE_AFTER_S must exceed ARCFARM_HEARTBEAT_S")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when jobs run in this process (no broker)."""
+        return not self.broker_url
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, the embedded SQLite file when none is set."""
+        return self.database_url or f"sqlite:///{(self.home / 'arcfarm.db').resolve()}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return None if self.database_url else (self.home / "arcfarm.db").resolve()
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` (default os.environ); empty values count as unset."""
+    env = os.environ if environ is None else environ
+    values = {}
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper(), "").strip()
+        if raw:
+            values[name] = raw
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        name = ENV_PREFIX + loc[0].upper() if loc else "settings"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(msg if not loc else f"{name}: {msg}")
+    return "; ".join(parts)

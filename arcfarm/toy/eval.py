@@ -1,0 +1,183 @@
+"""Sampling only vs search-and-learn at an equal prediction budget, on held-out toy tasks.
+
+    arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
+    arcfarm toy plot toy-eval.json --out toy-eval.png
+
+Three schedules spend the same budget B of predictions (B = 128 by default):
+  `128+0`   B initial predictions, no learning;
+  `32+3x32` B/4 initial, then 3 rounds of (train the task's LoRA on relabeled programs, sample B/4);
+  `16+7x16` B/8 initial, then 7 rounds of B/8.
+Each runs with every seed through the lead's loop (arcfarm.core.loop.Solver), one Solver for all.
+pass@2 = the ARC score of the loop's two attempts (scoring.task_score); pass@n = some prediction's
+test outputs are all correct. Both are means over tasks, one number per seed. `first_correct`
+(per seed, per task: predictions spent until the first correct one, or null) gives the curve of
+pass@n against predictions spent that `plot` draws.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from arcfarm.core.config import RunConfig, load_config
+from arcfarm.core.tasks import Task, parse_task
+from arcfarm.toy.synth import load_jsonl
+
+# Loop settings for the toy model (any of them can be overridden with `--set key=value`).
+TOY_DEFAULTS: dict[str, Any] = {
+    "engine": "hf", "dtype": "auto", "device": "auto",
+    "samples_per_prompt": 8, "temperature": 1.0, "top_p": 0.95, "max_new_tokens": 640,
+    "sample_batch_size": 64, "exec_timeout_s": 2.0,
+    "lora_rank": 16, "lora_alpha": 32.0, "use_rslora": True, "learning_rate": 1e-3,
+    "lora_target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "train_epochs_per_round": 2, "max_seq_len": 4096, "time_budget_s": 3600.0,
+}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    initial: int
+    per_epoch: int
+    epochs: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.initial}+0" if self.epochs == 0 else f"{self.initial}+{self.epochs}x{self.per_epoch}"
+
+    @property
+    def total(self) -> int:
+        return self.initial + self.epochs * self.per_epoch
+
+
+def schedules(budget: int) -> list[Schedule]:
+    """128 -> 128+0, 32+3x32, 16+7x16 (integer division: a budget should be a multiple of 8)."""
+    if budget < 8 or budget % 8:
+        raise ValueError(f"budget {budget} must be a positive multiple of 8")
+    return [Schedule(budget, 0, 0), Schedule(budget // 4, budget // 4, 3), Schedule(budget // 8, budget // 8, 7)]
+
+
+def load_heldout(path: str | Path, limit: int = 0) -> list[tuple[Task, list[np.ndarray]]]:
+    """Tasks with their test outputs (a synth JSONL file: every test entry has its output)."""
+    out = []
+    for rec in load_jsonl(path):
+        task, solutions = parse_task(rec["id"], rec)
+        if solutions is None:
+            raise ValueError(f"{path}: task {rec['id']!r} has no test outputs to score against")
+        out.append((task, solutions))
+    return out[:limit] if limit else out
+
+
+def _correct(outputs: list[np.ndarray | None], solutions: list[np.ndarray]) -> bool:
+    return len(outputs) == len(solutions) and all(
+        g is not None and g.shape == s.shape and np.array_equal(g, s) for g, s in zip(outputs, solutions))
+
+
+def run_config(model: str, schedule: Schedule, seed: int, overrides: list[str]) -> RunConfig:
+    values = {**TOY_DEFAULTS, "model": model, "seed": seed, "initial_predictions": schedule.initial,
+              "predictions_per_epoch": schedule.per_epoch, "max_epochs": schedule.epochs}
+    return load_config(None, overrides, values=values)
+
+
+def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -> dict[str, Any]:
+    """One loop run; returns pass@2, the first correct prediction's position (1-based) and seconds."""
+    from arcfarm.core.loop import LoopHooks
+    from arcfarm.core.scoring import task_score
+
+    hits: list[int] = []
+
+    def on_predictions(records) -> None:
+        hits.extend(r.sample_index + 1 for r in records if _correct(r.test_outputs, solutions))
+
+    result = solver.solve(task, cfg, LoopHooks(on_predictions=on_predictions))
+    return {"pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
+            "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds}
+
+
+def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
+             limit: int = 0, overrides: list[str] | None = None,
+             log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    from arcfarm.core.loop import Solver
+
+    overrides = list(overrides or [])
+    tasks = load_heldout(tasks_path, limit)
+    plan = schedules(budget)
+    base = run_config(model, plan[0], seeds[0], overrides)
+    started = time.perf_counter()
+    out_schedules = []
+    with Solver(base) as solver:
+        for sched in plan:
+            entry: dict[str, Any] = {"schedule": sched.name, "initial_predictions": sched.initial,
+                                     "predictions_per_epoch": sched.per_epoch, "max_epochs": sched.epochs,
+                                     "pass_at_2": [], "pass_at_n": [], "first_correct": [], "seconds": []}
+            for seed in seeds:
+                cfg = run_config(model, sched, seed, overrides)
+                runs = [solve_one(solver, task, sols, cfg) for task, sols in tasks]
+                entry["pass_at_2"].append(float(np.mean([r["pass_at_2"] for r in runs])))
+                entry["pass_at_n"].append(float(np.mean([r["first_correct"] is not None for r in runs])))
+                entry["first_correct"].append([r["first_correct"] for r in runs])
+                entry["seconds"].append(round(sum(r["seconds"] for r in runs), 1))
+                log(f"{sched.name} seed {seed}: pass@2 {entry['pass_at_2'][-1]:.3f} "
+                    f"pass@n {entry['pass_at_n'][-1]:.3f} ({entry['seconds'][-1]} s)")
+            out_schedules.append(entry)
+    return {"n_tasks": len(tasks), "budget": budget, "seeds": list(seeds), "schedules": out_schedules,
+            "task_ids": [t.id for t, _ in tasks], "model": str(model), "tasks": str(tasks_path),
+            "config": {k: v for k, v in base.model_dump().items()
+                       if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
+            "device": device_name(base.device), "commit": git_commit(),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+# -- the plot -------------------------------------------------------------------------------------
+
+def pass_curve(first_correct: list[list[int | None]], total: int) -> list[float]:
+    """Mean over seeds and tasks of "solved within k predictions", for k = 1..total."""
+    flat = [f for per_seed in first_correct for f in per_seed]
+    if not flat:
+        return [0.0] * total
+    return [sum(f is not None and f <= k for f in flat) / len(flat) for k in range(1, total + 1)]
+
+
+def plot(result: dict[str, Any], path: str | Path) -> Path:
+    """pass@n against predictions spent, one line per schedule (matplotlib: the `bench` extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for entry in result["schedules"]:
+        total = entry["initial_predictions"] + entry["max_epochs"] * entry["predictions_per_epoch"]
+        curve = pass_curve(entry["first_correct"], total)
+        ax.plot(range(1, total + 1), curve, label=entry["schedule"])
+    ax.set_xlabel("predictions spent")
+    ax.set_ylabel("pass@n (held-out tasks)")
+    ax.set_title(f"{result['n_tasks']} tasks, {len(result.get('seeds', [0]))} seeds, {result['device']}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,74 @@
+"""The adapter store: LoRA adapters saved per epoch under `<root>/<run>/<job>/epoch-<k>/`.
+
+`root` is a folder or any fsspec URL (`s3://bucket/arcfarm`, `gs://...`, `memory://...`).
+An adapter is written to a local temporary folder first, uploaded file by file, and only then
+recorded in the database (by the caller): a row in `adapters` always points at complete files.
+A crash mid-upload leaves files that no row refers to; the job's next delivery overwrites them.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from fsspec.core import url_to_fs
+
+WEIGHTS_FILE = "adapter_model.safetensors"  # what the checksum covers (peft's file name)
+
+
+class ArtifactError(RuntimeError):
+    """An adapter that cannot be read back, or whose checksum does not match."""
+
+
+class ArtifactStore:
+    def __init__(self, root: str):
+        self.root_url = root
+        self.fs, root_path = url_to_fs(root)
+        self.root = root_path.rstrip("/")
+
+    def adapter_path(self, run_id: int, job_id: int, epoch: int) -> str:
+        return f"{self.root}/{run_id}/{job_id}/epoch-{epoch}"
+
+    def save_adapter(self, save: Callable[[str], dict], run_id: int, job_id: int,
+                     epoch: int) -> dict:
+        """Call `save(local_dir)` (Solver.save_adapter), upload the folder; {"uri","sha256","bytes"}."""
+        dest = self.adapter_path(run_id, job_id, epoch)
+        with tempfile.TemporaryDirectory(prefix="arcfarm-adapter-") as tmp:
+            save(tmp)
+            local = Path(tmp)
+            weights = local / WEIGHTS_FILE
+            if not weights.is_file():
+                raise ArtifactError(f"adapter save wrote no {WEIGHTS_FILE} in {tmp}")
+            self.fs.makedirs(dest, exist_ok=True)
+            for file in sorted(p for p in local.rglob("*") if p.is_file()):
+                target = f"{dest}/{file.relative_to(local).as_posix()}"
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.put_file(str(file), target)
+            return {"uri": self.fs.unstrip_protocol(dest), "sha256": _sha256(weights),
+                    "bytes": weights.stat().st_size}
+
+    def fetch_adapter(self, uri: str, sha256: str | None, into: str) -> str:
+        """Download the adapter at `uri` into the local folder `into`; check its checksum."""
+        fs, path = url_to_fs(uri)
+        if not fs.exists(f"{path}/{WEIGHTS_FILE}"):
+            raise ArtifactError(f"adapter {uri}: {WEIGHTS_FILE} is missing")
+        local = Path(into)
+        local.mkdir(parents=True, exist_ok=True)
+        for remote in fs.find(path):
+            rel = remote[len(path.rstrip("/")) + 1:]
+            (local / rel).parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(remote, str(local / rel))
+        got = _sha256(local / WEIGHTS_FILE)
+        if sha256 and got != sha256:
+            raise ArtifactError(f"adapter {uri}: sha256 {got} does not match the recorded {sha256}")
+        return str(local)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+

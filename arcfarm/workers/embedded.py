@@ -1,0 +1,80 @@
+"""Embedded mode: the whole farm in one process, on SQLite, with no broker.
+
+With neither ARCFARM_DATABASE_URL nor ARCFARM_BROKER_URL set, `arcfarm submit` and `arcfarm demo`
+write the run to $ARCFARM_HOME/arcfarm.db (migrated on first use) and then run its queued jobs
+here, one after another, through the same `runner.run_job` that Celery workers call. Nothing
+else differs: the same rows, views, adapters and submission come out.
+
+    runner = EmbeddedRunner(get_settings())
+    runner.drain()          # every queued job, until none is left
+"""
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING, Callable
+
+from arcfarm.db import reads
+from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.migrate import upgrade
+from arcfarm.settings import Settings
+from arcfarm.workers.artifacts import ArtifactStore
+
+if TYPE_CHECKING:
+    from arcfarm.workers.runner import SolverCache
+
+log = logging.getLogger(__name__)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create or migrate the embedded SQLite database (a farm's PostgreSQL: `arcfarm db upgrade`)."""
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.db_url)
+
+
+class EmbeddedRunner:
+    """Runs queued jobs in this process; the Solver (model, sandbox pool) is kept across jobs."""
+
+    def __init__(self, settings: Settings, solver_cache: SolverCache | None = None):
+        # Imported here, not at the top: the API imports this module and must not load torch.
+        from arcfarm.workers.runner import SolverCache, Worker
+
+        self.settings = settings
+        self.engine = make_engine(settings.db_url)
+        self.session_factory = make_session_factory(self.engine)
+        self.solver_cache = solver_cache or SolverCache()
+        self.artifacts = ArtifactStore(settings.artifacts)
+        self.worker = Worker(name=f"embedded@{socket.gethostname()}",
+                             heartbeat_s=settings.heartbeat_s,
+                             max_deliveries=settings.max_deliveries)
+
+    def drain(self, run_id: int | None = None, stop: Callable[[], bool] = lambda: False,
+              on_job: Callable[[int, str], None] | None = None) -> dict[int, str]:
+        """Run queued jobs (of `run_id`, or all) until none is left; {job_id: last outcome}."""
+        outcomes: dict[int, str] = {}
+        while not stop():
+            with self.session_factory() as session:
+                jobs = [j for j in reads.queued_jobs(session=session)
+                        if run_id is None or j.run_id == run_id]
+            if not jobs:
+                break
+            job = jobs[0]
+            outcome = self._run(job.job_id)
+            if outcome == "skipped" and outcomes.get(job.job_id) == "skipped":
+                raise RuntimeError(f"job {job.job_id} is queued but cannot be claimed")
+            outcomes[job.job_id] = outcome
+            if on_job is not None:
+                on_job(job.job_id, outcome)
+        return outcomes
+
+    def _run(self, job_id: int) -> str:
+        from arcfarm.workers.runner import run_job
+
+        return run_job(job_id, session_factory=self.session_factory,
+                       solver_cache=self.solver_cache, artifacts=self.artifacts,
+                       worker=self.worker)
+
+    def close(self) -> None:
+        self.solver_cache.close()
+        self.engine.dispose()

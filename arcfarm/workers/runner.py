@@ -1,0 +1,193 @@
+"""The job runner: claim a job, run the search-and-learn loop on its task, persist as it goes.
+
+    run_job(job_id, session_factory=..., solver_cache=..., artifacts=...)
+
+is what both the Celery task (arcfarm.workers.tasks) and the embedded in-process queue call.
+It reads everything from the database by id, so a message carries only the job id:
+
+1. claim: `writes.claim_job` marks the job running (or returns None: the job is done, failed or
+   cancelled, so a redelivered message is harmless and returns "skipped"); a job delivered
+   more than `max_deliveries` times (its workers kept dying) is failed for good;
+2. build the run's RunConfig and the Task from the stored rows;
+3. resume: epochs an earlier delivery committed are replayed from `reads.job_records`, with the
+   last committed adapter fetched from the artifact store; the loop carries on from there;
+4. solve, with hooks: after each epoch the adapter is uploaded first, then the epoch, its
+   predictions and the adapter row are written in one transaction; `should_stop` polls the
+   run's cancel flag; a heartbeat thread keeps `jobs.heartbeat_at` fresh;
+5. finish (attempts, score) or, on an exception, fail: a failure that still has deliveries
+   left puts the job back in the queue ("retry"), otherwise it is final ("failed").
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from arcfarm.core.config import RunConfig
+from arcfarm.core.loop import LoopHooks, ResumeState, Solver
+from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.db import reads, writes
+from arcfarm.db.models import Adapter
+from arcfarm.core.tasks import parse_task
+from arcfarm.workers.artifacts import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+
+class SolverCache:
+    """One Solver per worker process, kept across jobs; rebuilt only when a run needs another
+    model or LoRA structure (the old one is closed first: one model in GPU memory at a time)."""
+
+    def __init__(self, factory: Callable[[RunConfig], Any] = Solver):
+        self.factory = factory
+        self.solver: Any = None
+
+    def get(self, config: RunConfig) -> Any:
+        if self.solver is not None and self.solver.compatible(config):
+            return self.solver
+        self.close()
+        log.info("loading model %s", config.model)
+        self.solver = self.factory(config)
+        return self.solver
+
+    def close(self) -> None:
+        if self.solver is not None:
+            self.solver.close()
+            self.solver = None
+
+
+@dataclass
+class Worker:
+    """Who runs the job (written on the job row) and how it reports."""
+
+    name: str = field(default_factory=lambda: f"worker@{socket.gethostname()}")
+    host: str = field(default_factory=socket.gethostname)
+    gpu: str | None = None
+    heartbeat_s: float = 30.0
+    max_deliveries: int = 3
+
+
+def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
+            artifacts: ArtifactStore, worker: Worker | None = None) -> str:
+    """Run one job to its end; returns "done", "cancelled", "skipped", "retry" or "failed"."""
+    worker = worker or Worker()
+    with session_factory() as session:
+        claim = writes.claim_job(session=session, job_id=job_id, worker_host=worker.host,
+                                 worker_name=worker.name, gpu=worker.gpu)
+    if claim is None:
+        log.info("job %s: nothing to do (finished, failed or cancelled)", job_id)
+        return "skipped"
+    if claim.delivery_count > worker.max_deliveries:
+        # Earlier deliveries died without reporting (e.g. the process was killed): give up.
+        return _fail(session_factory, job_id, f"gave up after {claim.delivery_count - 1} "
+                     "deliveries that ended without a result (worker lost?)", final=True)
+    try:
+        with _Heartbeat(session_factory, job_id, worker.heartbeat_s), \
+                tempfile.TemporaryDirectory(prefix="arcfarm-resume-") as scratch:
+            result = _solve(claim, session_factory, solver_cache, artifacts, scratch)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        log.exception("job %s failed (delivery %d)", job_id, claim.delivery_count)
+        error = "".join(traceback.format_exception(exc)).strip()
+        return _fail(session_factory, job_id, error,
+                     final=claim.delivery_count >= worker.max_deliveries)
+    with session_factory() as session:
+        writes.finish_job(session=session, job_id=job_id, result=result)
+    return "cancelled" if result.stop_reason == "cancelled" else "done"
+
+
+def _fail(session_factory: sessionmaker[Session], job_id: int, error: str, final: bool) -> str:
+    with session_factory() as session:
+        writes.fail_job(session=session, job_id=job_id, error=error, final=final)
+    return "failed" if final else "retry"
+
+
+def _solve(claim: writes.JobClaim, session_factory: sessionmaker[Session],
+           solver_cache: SolverCache, artifacts: ArtifactStore, scratch: str) -> TaskResult:
+    config = RunConfig(**claim.config)
+    task, _ = parse_task(claim.task_id, claim.task_json)
+    solver = solver_cache.get(config)
+    resume = _resume_state(claim, session_factory, artifacts, scratch)
+    hooks = LoopHooks(
+        on_epoch=lambda epoch, preds: _persist_epoch(claim, epoch, preds, session_factory,
+                                                     solver, artifacts),
+        should_stop=lambda: not _still_running(claim.job_id, session_factory))
+    return solver.solve(task, config, hooks, resume)
+
+
+def _resume_state(claim: writes.JobClaim, session_factory: sessionmaker[Session],
+                  artifacts: ArtifactStore, scratch: str) -> ResumeState | None:
+    """What earlier deliveries committed; None when they committed nothing (start afresh)."""
+    if claim.epochs_done < 0:
+        return None
+    with session_factory() as session:
+        records = reads.job_records(session=session, job_id=claim.job_id)
+        adapter = _last_adapter(session, claim.job_id, records.epochs_done)
+    adapter_dir = None
+    if adapter is not None:
+        adapter_dir = artifacts.fetch_adapter(adapter.uri, adapter.sha256, scratch)
+    log.info("job %s: resuming after epoch %d", claim.job_id, records.epochs_done)
+    return ResumeState(epochs=records.epochs, predictions=records.predictions,
+                       adapter_dir=adapter_dir)
+
+
+def _last_adapter(session: Session, job_id: int, epoch: int) -> Adapter | None:
+    """The adapter row of the job's last committed epoch (epoch 0 has none: the LoRA is fresh)."""
+    return session.scalars(sa.select(Adapter).where(Adapter.job_id == job_id,
+                                                    Adapter.epoch == epoch)).one_or_none()
+
+
+def _persist_epoch(claim: writes.JobClaim, epoch: EpochRecord,
+                   predictions: list[PredictionRecord], session_factory: sessionmaker[Session],
+                   solver: Any, artifacts: ArtifactStore) -> None:
+    """Upload the adapter (epochs >= 1 trained one), then record everything in one transaction."""
+    adapter = None
+    if epoch.epoch >= 1:
+        adapter = artifacts.save_adapter(solver.save_adapter, claim.run_id, claim.job_id,
+                                         epoch.epoch)
+        adapter["lora_config"] = _lora_config(claim.config)
+    with session_factory() as session:
+        writes.record_epoch(session=session, job_id=claim.job_id, epoch=epoch,
+                            predictions=predictions, adapter=adapter)
+
+
+def _lora_config(config: dict[str, Any]) -> dict[str, Any]:
+    keys = ("lora_rank", "lora_alpha", "lora_dropout", "use_rslora", "lora_target_modules")
+    return {k: config[k] for k in keys if k in config}
+
+
+def _still_running(job_id: int, session_factory: sessionmaker[Session]) -> bool:
+    """Polled at epoch boundaries: a heartbeat that also says whether the job was cancelled."""
+    with session_factory() as session:
+        return writes.heartbeat(session=session, job_id=job_id)
+
+
+class _Heartbeat:
+    """A daemon thread that stamps the job's heartbeat every `interval` seconds while it runs."""
+
+    def __init__(self, session_factory: sessionmaker[Session], job_id: int, interval: float):
+        self.session_factory, self.job_id, self.interval = session_factory, job_id, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                with self.session_factory() as session:
+                    writes.heartbeat(session=session, job_id=self.job_id)
+            except Exception:  # noqa: BLE001 - a missed beat must not kill the job
+                log.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()

@@ -1,0 +1,7 @@
+# expect: SandboxViolation
+import os
+
+
+def transform(grid):
+    os.system("touch /tmp/arcfarm-hostile-system.txt")
+    return grid

@@ -1,0 +1,4 @@
+# expect: SandboxViolation
+def transform(grid):
+    print(open("/work/main/.env").read())
+    return grid

@@ -1,0 +1,4 @@
+# expect: SandboxViolation
+def transform(grid):
+    print(open("/proc/self/environ").read())
+    return grid

@@ -1,0 +1,4 @@
+# expect: EOFError
+def transform(grid):
+    line = input()
+    return grid

@@ -1,0 +1,11 @@
+# expect: SandboxViolation
+import os
+
+
+def transform(grid):
+    for pid in os.listdir("/proc"):
+        try:
+            print(open(f"/proc/{pid}/environ").read())
+        except FileNotFoundError:
+            pass
+    return grid

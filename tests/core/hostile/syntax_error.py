@@ -1,0 +1,3 @@
+# expect: syntax
+def transform(grid)
+    return grid

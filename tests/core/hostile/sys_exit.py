@@ -1,0 +1,6 @@
+# expect: SystemExit
+import sys
+
+
+def transform(grid):
+    sys.exit(0)

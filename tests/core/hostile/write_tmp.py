@@ -1,0 +1,5 @@
+# expect: SandboxViolation
+def transform(grid):
+    with open("/tmp/arcfarm-hostile-write.txt", "w") as f:
+        f.write("pwned")
+    return grid

@@ -1,0 +1,74 @@
+"""The Alembic migrations build the whole schema from empty on PostgreSQL and SQLite, tear it down,
+and agree with the SQLAlchemy models."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from arcfarm.db import migrate
+from arcfarm.db.engine import make_engine
+from arcfarm.db.models import Base
+
+TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
+VIEW_COLUMNS = {
+    "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved", "score",
+                    "predictions", "gpu_seconds", "created_at", "finished_at"],
+    "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions", "first_solved_epoch",
+                     "passes_train", "score", "seconds"],
+    "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs", "unique_outputs", "relabeled",
+                    "train_loss", "best_train_correct_grids", "passes_train", "sample_s", "execute_s", "train_s"],
+    "prediction_log": ["run_id", "task_id", "epoch", "sample_index", "code", "error", "correct_train_grids",
+                       "passes_train", "test_correct", "output_fingerprint", "completion_tokens"],
+}
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_url(request):
+    return request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
+
+
+def schema(url: str) -> tuple[set[str], set[str]]:
+    engine = make_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        return set(inspector.get_table_names()) - {"alembic_version"}, set(inspector.get_view_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_creates_tables_and_views(empty_url):
+    assert migrate.current_revision(empty_url) is None
+    migrate.upgrade(empty_url)
+    assert migrate.current_revision(empty_url) == migrate.head_revision()
+    assert schema(empty_url) == (TABLES, set(VIEW_COLUMNS))
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        for view, columns in VIEW_COLUMNS.items():
+            assert list(conn.execute(sa.text(f"SELECT * FROM {view}")).keys()) == columns
+    engine.dispose()
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_again_works(empty_url):
+    migrate.upgrade(empty_url)
+    migrate.downgrade(empty_url, "base")
+    assert schema(empty_url) == (set(), set())
+    assert migrate.current_revision(empty_url) is None
+    migrate.upgrade(empty_url)
+    assert schema(empty_url)[0] == TABLES
+
+
+def test_upgrade_works_from_any_working_directory(sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    migrate.upgrade(sqlite_url)
+    assert migrate.current_revision(sqlite_url) == migrate.head_revision()
+
+
+def test_models_match_the_migrated_schema(db_url):
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []
