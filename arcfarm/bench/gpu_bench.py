@@ -50,11 +50,12 @@ class Shape:
     examples_per_round: int = 90
     prompts_per_round: int = 4  # a task's predictions come from a few (augmented) prompts
     max_batch: int = 128
+    predictions_per_round: int = 128
 
 
 SMALL = Shape(prompt_tokens=64, new_tokens=16, sample_ns=(2, 4), train_lens=(64, 128), train_steps=2,
               example_prompt=48, example_response=16, examples_per_round=6, prompts_per_round=2,
-              max_batch=8)
+              max_batch=8, predictions_per_round=4)
 
 
 def llama8b_config():
@@ -308,7 +309,7 @@ def _split(total: int, parts: int) -> list[int]:
 
 def rounds_plans(shape: Shape) -> tuple[list, list]:
     """Equal totals: 512 predictions and 2x`examples_per_round` examples, in 2 or in 8 rounds."""
-    preds, examples = 4 * 128, 2 * shape.examples_per_round
+    preds, examples = 4 * shape.predictions_per_round, 2 * shape.examples_per_round
     two = list(zip(_split(preds, 2), _split(examples, 2)))
     eight = list(zip(_split(preds, 8), _split(examples, 8)))
     return two, eight
@@ -373,8 +374,10 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
     if "overhead" in sections:
         result.update(bench_overhead(trainer, engine, examples[:shape.examples_per_round], log))
     if "task" in sections:
-        plan = [(128, 0)] + [(128, shape.examples_per_round)] * 3
-        run_task(trainer, engine, shape, plan[:2], examples, log)  # warm-up: graphs, allocator
+        per = shape.predictions_per_round
+        plan = [(per, 0)] + [(per, shape.examples_per_round)] * 3
+        warm = [(per, 0), (per, max(1, shape.examples_per_round // 15))]
+        run_task(trainer, engine, shape, warm, examples, log)  # warm-up: graphs, checkpointing level
         task = run_task(trainer, engine, shape, plan, examples, log)
         result["task_s_128x4"] = task["seconds"]
         result["task"] = task

@@ -16,9 +16,6 @@ from rich.table import Table
 
 from arcfarm.cli.main import app
 
-err = Console(stderr=True)
-
-
 def _load_task(path: Path):
     from arcfarm.core.grids import TaskError
     from arcfarm.core.tasks import parse_task
@@ -27,11 +24,11 @@ def _load_task(path: Path):
         obj = json.loads(path.read_text())
         return parse_task(path.stem, obj)
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]error:[/] cannot read task file {path}: {exc}")
+        typer.echo(f"error: cannot read task file {path}: {exc}", err=True)
     except json.JSONDecodeError as exc:
-        err.print(f"[red]error:[/] task file {path} is not valid JSON: {exc}")
+        typer.echo(f"error: task file {path} is not valid JSON: {exc}", err=True)
     except TaskError as exc:
-        err.print(f"[red]error:[/] invalid task file {path}: {exc}")
+        typer.echo(f"error: invalid task file {path}: {exc}", err=True)
     raise typer.Exit(2)
 
 

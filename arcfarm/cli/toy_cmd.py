@@ -67,6 +67,7 @@ def eval_(
     seeds: int = typer.Option(3, help="Seeds 0..N-1 per schedule."),
     limit: int = typer.Option(0, help="At most this many tasks (0 = all)."),
     set_: list[str] = typer.Option([], "--set", help="Override a loop config key: key=value."),
+    workers: int = typer.Option(1, help="Solver processes side by side (one GPU serves several)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     plot_out: Path = typer.Option(None, "--plot", help="Also draw pass@n vs predictions here."),
 ) -> None:
@@ -74,7 +75,7 @@ def eval_(
     from arcfarm.toy.eval import evaluate, plot
 
     result = evaluate(model, tasks, budget=budget, seeds=tuple(range(seeds)), limit=limit,
-                      overrides=set_, log=_err)
+                      overrides=set_, workers=workers, log=_err)
     if plot_out is not None:
         plot(result, plot_out)
     if as_json:

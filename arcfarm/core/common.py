@@ -55,6 +55,7 @@ class Color:
 
 
 def _structure(connectivity: int, message: str = "Connectivity must be 4 or 8.") -> np.ndarray:
+    """scipy structuring element: 4 -> plus-shaped cross, 8 -> full 3x3 block."""
     if connectivity == 4:
         return np.array(_CROSS)
     if connectivity == 8:
@@ -88,7 +89,8 @@ def _flood_fill(grid, x, y, color, old_color, connectivity) -> None:
         for dx, dy in steps:
             nx, ny = cx + dx, cy + dy
             # Same bounds test as the original (x > 0, x < n - 1, ...), on raw coordinates.
-            inside = (dx >= 0 or cx > 0) and (dx <= 0 or cx < n - 1) and (dy >= 0 or cy > 0) and (dy <= 0 or cy < m - 1)
+            inside = ((dx >= 0 or cx > 0) and (dx <= 0 or cx < n - 1)
+                      and (dy >= 0 or cy > 0) and (dy <= 0 or cy < m - 1))
             if inside and (nx, ny) not in seen:
                 seen.add((nx, ny))
                 stack.append((nx, ny))
@@ -227,6 +229,7 @@ def detect_objects(grid, _=None, predicate=None, background=Color.BLACK, monochr
 
 
 def _window_objects(grid, existing, predicate, background, allowed_dimensions, colors):
+    """Full-canvas objects from every window of the allowed sizes that passes the filters."""
     found = []
     for n, m in allowed_dimensions:
         for i in range(grid.shape[0] - n + 1):
@@ -248,7 +251,7 @@ def _window_objects(grid, existing, predicate, background, allowed_dimensions, c
 
 def _resolve_overlaps(grid, objects, background):
     """Largest (bounding-box area, mass) first; keep non-overlapping objects, then the subset of
-    overlapping ones that covers the most cells (first found wins ties, as the original)."""
+    overlapping ones that covers the most cells (on a tie, leaving the earlier one out wins)."""
     def size(obj):
         sprite = crop(obj, background)
         return (sprite.shape[0] * sprite.shape[1], np.sum(obj != background))
@@ -550,36 +553,49 @@ def orbit(grid, x, y, symmetries):
 
 def _score_symmetry(grid, symmetry, ignore_colors, background=None):
     """(preserved, off_canvas, conflicts) over the cells not in ignore_colors (nor background)."""
+    return _symmetry_scorer(grid, ignore_colors, background)(symmetry)
+
+
+def _symmetry_scorer(grid, ignore_colors, background):
+    """_score_symmetry with the per-grid work done once: the detectors score ~2n*m candidates."""
     n, m = grid.shape
-    occupied = ~np.isin(grid, ignore_colors)
+    ignored = np.isin(grid, ignore_colors)
+    occupied = ~ignored
     if background is not None:
         occupied &= grid != background
-    where = np.argwhere(occupied)
-    tx, ty = symmetry.apply(where[:, 0], where[:, 1])
-    inside = (tx >= 0) & (tx < n) & (ty >= 0) & (ty < m)
-    off_canvas = np.sum(~inside)
-    where, tx, ty = where[inside], tx[inside], ty[inside]
-    original = grid[where[:, 0], where[:, 1]]
-    mapped = grid[tx, ty]
-    conflicts = np.sum((original != mapped) & ~np.isin(mapped, ignore_colors))
-    return np.sum(original == mapped), off_canvas, conflicts
+    xs, ys = np.nonzero(occupied)
+    colors = grid[xs, ys]
+
+    def score(symmetry):
+        tx, ty = symmetry.apply(xs, ys)
+        inside = (tx >= 0) & (tx < n) & (ty >= 0) & (ty < m)
+        tx, ty = tx[inside], ty[inside]
+        differs = colors[inside] != grid[tx, ty]
+        # A conflict: lands on a different colour that is not itself ignored.
+        conflicts = np.count_nonzero(differs & ~ignored[tx, ty])
+        return np.count_nonzero(~differs), len(xs) - len(tx), conflicts
+
+    return score
 
 
 def detect_translational_symmetry(grid, ignore_colors=[Color.BLACK], background=None):
     """Best x-shift and/or best y-shift (ties -> most negative); else the best diagonal shift."""
     n, m = grid.shape
+    score_of = _symmetry_scorer(grid, ignore_colors, background)
 
     def scored(candidates):
         out = []
         for sym in candidates:
-            preserved, off_canvas, conflicts = _score_symmetry(grid, sym, ignore_colors, background=background)
+            preserved, off_canvas, conflicts = score_of(sym)
             score = preserved - 0.01 * off_canvas - 100000 * conflicts
             if score > 0:
                 out.append((sym, score))
         return out
 
-    xs = scored([TranslationalSymmetry(t, 0) for t in range(1, n)] + [TranslationalSymmetry(-t, 0) for t in range(1, n)])
-    ys = scored([TranslationalSymmetry(0, t) for t in range(1, m)] + [TranslationalSymmetry(0, -t) for t in range(1, m)])
+    shifts_x = [t for t in range(1, n)] + [-t for t in range(1, n)]
+    shifts_y = [t for t in range(1, m)] + [-t for t in range(1, m)]
+    xs = scored([TranslationalSymmetry(t, 0) for t in shifts_x])
+    ys = scored([TranslationalSymmetry(0, t) for t in shifts_y])
     found = []
     if xs:
         found.append(max(xs, key=lambda item: (item[1], -item[0].translate_x))[0])
@@ -598,9 +614,10 @@ def detect_mirror_symmetry(grid, ignore_colors=[Color.BLACK], background=None):
     candidates = [MirrorSymmetry(c + z, None) for c in range(n) for z in (0, 0.5)]
     candidates += [MirrorSymmetry(None, c + z) for c in range(m) for z in (0, 0.5)]
     candidates += [MirrorSymmetry(a + z, b + z) for a in range(n) for b in range(m) for z in (0, 0.5)]
+    score_of = _symmetry_scorer(grid, ignore_colors, background)
     best, best_score = [], 0
     for sym in candidates:
-        preserved, off_canvas, conflicts = _score_symmetry(grid, sym, ignore_colors, background=background)
+        preserved, off_canvas, conflicts = score_of(sym)
         if conflicts > 0 or preserved == 0:
             continue
         score = preserved - 0.01 * off_canvas - 10000 * conflicts
@@ -628,12 +645,13 @@ def detect_rotational_symmetry(grid, ignore_colors=[Color.BLACK], background=Non
             return (0, 4)
 
     n, m = grid.shape
+    score_of = _symmetry_scorer(grid, ignore_colors, background)
     best, best_score = None, 0
     for a in range(n):
         for b in range(m):
             for z in (0, 0.5):
                 sym = RotationalSymmetry(a + z, b + z)
-                preserved, off_canvas, conflicts = _score_symmetry(grid, sym, ignore_colors, background=background)
+                preserved, off_canvas, conflicts = score_of(sym)
                 score = preserved - 5 * off_canvas - 1000 * conflicts
                 if score > best_score:
                     best, best_score = sym, score
@@ -862,7 +880,8 @@ def _random_sprite_once(ns, ms, density, symmetry, color_palette, connectivity, 
         density = max(0.4, min(0.95, random.gauss(density, 0.1)))
     sprite = generate_sprite(n, m, symmetry_type=symmetry, color_palate=color_palette, fill_percentage=density,
                              connectivity=connectivity, background=background)
-    assert is_contiguous(sprite, connectivity=connectivity, background=background), "Generated sprite is not contiguous."
+    contiguous = is_contiguous(sprite, connectivity=connectivity, background=background)
+    assert contiguous, "Generated sprite is not contiguous."
     return sprite
 
 
@@ -898,7 +917,9 @@ def random_free_location_for_object(*args, **kwargs):
 def randomly_spaced_indices(max_len, n_indices, border_size=1, padding=1):
     """n_indices ascending indices in [0, max_len), at least `padding` apart (numpy int array)."""
     if border_size > 0:
-        return randomly_spaced_indices(max_len - border_size - 2, n_indices, border_size=0, padding=padding) + border_size
+        # The far margin is max_len - 2 whatever border_size is (the original's arithmetic).
+        inner = randomly_spaced_indices(max_len - border_size - 2, n_indices, border_size=0, padding=padding)
+        return inner + border_size
     marks = [0 for _ in range(max_len)]
     while sum(marks) < n_indices:
         candidates = [i for i in range(max_len)

@@ -137,7 +137,7 @@ class _TaskRun:
         trainer = self.s.trainer
         trainer.settings = lora_settings(self.cfg)
         t0 = time.perf_counter()
-        trainer.reset()
+        trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
         if self.resume.adapter_dir and self.epochs:
             trainer.load(self.resume.adapter_dir)
         reset_s = time.perf_counter() - t0

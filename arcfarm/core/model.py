@@ -40,7 +40,7 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return _DTYPES[dtype]
 
 
-def _token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
+def token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
     """The id of `token` if it is a single entry of the vocabulary, else None."""
     tid = tokenizer.convert_tokens_to_ids(token)
     if tid is None or (tid == tokenizer.unk_token_id and token != tokenizer.unk_token):
@@ -50,7 +50,7 @@ def _token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
 
 def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Ids that end a completion: the Llama-3.1 end tokens present in the vocabulary, plus eos."""
-    ids = [_token_id(tokenizer, t) for t in STOP_TOKENS]
+    ids = [token_id(tokenizer, t) for t in STOP_TOKENS]
     if tokenizer.eos_token_id is not None:
         ids.append(int(tokenizer.eos_token_id))
     return sorted({i for i in ids if i is not None})
@@ -58,12 +58,13 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
 
 def setup_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
     """Pick a pad token that is not a stop token, without adding tokens; pad on the left."""
-    if _token_id(tokenizer, PAD_TOKEN) is not None:
+    if token_id(tokenizer, PAD_TOKEN) is not None:
         tokenizer.pad_token = PAD_TOKEN
     elif tokenizer.pad_token is None or tokenizer.pad_token_id in stop_token_ids(tokenizer):
         stops = set(stop_token_ids(tokenizer))
-        spare = [t for t, i in zip(tokenizer.all_special_tokens, tokenizer.all_special_ids)
-                 if i not in stops]
+        # Named special tokens first, then added ones such as Llama's reserved tokens.
+        added = [t.content for t in tokenizer.added_tokens_decoder.values() if t.special]
+        spare = [t for t in [*tokenizer.all_special_tokens, *added] if token_id(tokenizer, t) not in stops]
         if not spare:
             raise ValueError("tokenizer has no special token to use as pad besides its stop tokens")
         tokenizer.pad_token = spare[0]

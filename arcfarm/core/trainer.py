@@ -26,6 +26,8 @@ from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from peft.tuners.lora import LoraLayer
 from safetensors.torch import load_file
 
+from arcfarm.core.model import token_id
+
 ADAPTER_FILE = "adapter_model.safetensors"
 
 
@@ -78,7 +80,7 @@ class LoraTrainer:
         self.settings = settings
         self.adapter_name = "default"
         if settings.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            _enable_checkpointing(model)
         config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                             use_rslora=settings.use_rslora, target_modules=list(settings.target_modules),
                             task_type="CAUSAL_LM")
@@ -86,8 +88,8 @@ class LoraTrainer:
         self.model.eval()
         self._params = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
         self._optimizer: torch.optim.Optimizer | None = None
-        eot = tokenizer.convert_tokens_to_ids("<|eot_id|>")
-        self.eot_id = eot if isinstance(eot, int) and eot != tokenizer.unk_token_id else tokenizer.eos_token_id
+        eot = token_id(tokenizer, "<|eot_id|>")  # what BARC emits after the closing fence
+        self.eot_id = eot if eot is not None else tokenizer.eos_token_id
 
     # --- adapter state ---------------------------------------------------------------------------
 
@@ -139,16 +141,19 @@ class LoraTrainer:
         if not sequences:
             return TrainReport(None, 0, 0, 0, time.perf_counter() - start)
         backup = self.lora_state()
-        optimizer = self._get_optimizer()
+        batches = _pack(sequences, self.settings.batch_tokens, self.tokenizer.pad_token_id or 0)
+        error = None
         self.model.train()
         try:
-            loss, steps, tokens = self._run_epochs(_pack(sequences, self.settings.batch_tokens, self.tokenizer.pad_token_id or 0), optimizer)
+            loss, steps, tokens = self._run_epochs(batches, self._get_optimizer())
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
-            self._recover(backup)
-            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start,
-                               error=f"{type(exc).__name__}: {str(exc)[:500]}")
+            error = f"{type(exc).__name__}: {str(exc)[:500]}"
         finally:
             self.model.eval()
+        if error is not None:
+            # Out here the traceback, and the activations its frames hold, are already freed.
+            self._recover(backup)
+            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error)
         return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start)
 
     def _run_epochs(self, batches: list[tuple[torch.Tensor, ...]], optimizer) -> tuple[float, int, int]:
@@ -208,6 +213,15 @@ class LoraTrainer:
             return None
         prompt = prompt[max(0, len(prompt) + len(response) - limit):]
         return _Sequence(prompt + response, [-100] * len(prompt) + response)
+
+
+def _enable_checkpointing(model) -> None:
+    """Recompute activations in backward; newer transformers renamed the method."""
+    kwargs = {"use_reentrant": False}  # reentrant checkpointing needs inputs that require grad
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int) -> list[tuple[torch.Tensor, ...]]:

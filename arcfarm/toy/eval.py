@@ -7,7 +7,8 @@ Three schedules spend the same budget B of predictions (B = 128 by default):
   `128+0`   B initial predictions, no learning;
   `32+3x32` B/4 initial, then 3 rounds of (train the task's LoRA on relabeled programs, sample B/4);
   `16+7x16` B/8 initial, then 7 rounds of B/8.
-Each runs with every seed through the lead's loop (arcfarm.core.loop.Solver), one Solver for all.
+Each runs with every seed through the lead's loop (arcfarm.core.loop.Solver): one Solver, or one per
+process with `--workers K` (K Solvers share one GPU; the toy model is small and decoding is latency-bound).
 pass@2 = the ARC score of the loop's two attempts (scoring.task_score); pass@n = some prediction's
 test outputs are all correct. Both are means over tasks, one number per seed. `first_correct`
 (per seed, per task: predictions spent until the first correct one, or null) gives the curve of
@@ -15,9 +16,12 @@ pass@n against predictions spent that `plot` draws.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,37 +102,70 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
 
 
 def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
-             limit: int = 0, overrides: list[str] | None = None,
+             limit: int = 0, overrides: list[str] | None = None, workers: int = 1,
              log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
-    from arcfarm.core.loop import Solver
-
+    """Every (schedule, seed, task) once; `workers` > 1 runs that many Solver processes side by side
+    (the toy model is small: one GPU serves several, and decoding latency, not compute, bounds it)."""
     overrides = list(overrides or [])
+    if workers > 1 and not any(o.startswith("exec_workers=") for o in overrides):
+        overrides.append(f"exec_workers={max(1, (os.cpu_count() or 1) // workers)}")
     tasks = load_heldout(tasks_path, limit)
     plan = schedules(budget)
     base = run_config(model, plan[0], seeds[0], overrides)
     started = time.perf_counter()
+    jobs = [(model, overrides, sched, seed, task, sols)
+            for sched in plan for seed in seeds for task, sols in tasks]
+    runs = iter(_run_jobs(jobs, workers, base))
     out_schedules = []
-    with Solver(base) as solver:
-        for sched in plan:
-            entry: dict[str, Any] = {"schedule": sched.name, "initial_predictions": sched.initial,
-                                     "predictions_per_epoch": sched.per_epoch, "max_epochs": sched.epochs,
-                                     "pass_at_2": [], "pass_at_n": [], "first_correct": [], "seconds": []}
-            for seed in seeds:
-                cfg = run_config(model, sched, seed, overrides)
-                runs = [solve_one(solver, task, sols, cfg) for task, sols in tasks]
-                entry["pass_at_2"].append(float(np.mean([r["pass_at_2"] for r in runs])))
-                entry["pass_at_n"].append(float(np.mean([r["first_correct"] is not None for r in runs])))
-                entry["first_correct"].append([r["first_correct"] for r in runs])
-                entry["seconds"].append(round(sum(r["seconds"] for r in runs), 1))
-                log(f"{sched.name} seed {seed}: pass@2 {entry['pass_at_2'][-1]:.3f} "
-                    f"pass@n {entry['pass_at_n'][-1]:.3f} ({entry['seconds'][-1]} s)")
-            out_schedules.append(entry)
+    for sched in plan:
+        entry: dict[str, Any] = {"schedule": sched.name, "initial_predictions": sched.initial,
+                                 "predictions_per_epoch": sched.per_epoch, "max_epochs": sched.epochs,
+                                 "pass_at_2": [], "pass_at_n": [], "first_correct": [], "seconds": []}
+        for seed in seeds:
+            per_task = [next(runs) for _ in tasks]
+            entry["pass_at_2"].append(float(np.mean([r["pass_at_2"] for r in per_task])))
+            entry["pass_at_n"].append(float(np.mean([r["first_correct"] is not None for r in per_task])))
+            entry["first_correct"].append([r["first_correct"] for r in per_task])
+            entry["seconds"].append(round(sum(r["seconds"] for r in per_task), 1))
+            log(f"{sched.name} seed {seed}: pass@2 {entry['pass_at_2'][-1]:.3f} "
+                f"pass@n {entry['pass_at_n'][-1]:.3f} ({entry['seconds'][-1]} s of solving)")
+        out_schedules.append(entry)
     return {"n_tasks": len(tasks), "budget": budget, "seeds": list(seeds), "schedules": out_schedules,
             "task_ids": [t.id for t, _ in tasks], "model": str(model), "tasks": str(tasks_path),
             "config": {k: v for k, v in base.model_dump().items()
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
-            "device": device_name(base.device), "commit": git_commit(),
+            "workers": workers, "device": device_name(base.device), "commit": git_commit(),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+_SOLVER = None  # one per worker process
+
+
+def _job(job: tuple) -> dict[str, Any]:
+    global _SOLVER
+    from arcfarm.core.loop import Solver
+
+    model, overrides, sched, seed, task, solutions = job
+    cfg = run_config(model, sched, seed, overrides)
+    if _SOLVER is None:
+        _SOLVER = Solver(cfg)
+    return solve_one(_SOLVER, task, solutions, cfg)
+
+
+def _run_jobs(jobs: list[tuple], workers: int, base: RunConfig) -> list[dict[str, Any]]:
+    if workers <= 1:
+        from arcfarm.core.loop import Solver
+
+        global _SOLVER
+        with Solver(base) as solver:
+            _SOLVER = solver
+            try:
+                return [_job(j) for j in jobs]
+            finally:
+                _SOLVER = None
+    # Not multiprocessing.Pool: its daemonic workers may not start the sandbox's processes.
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(_job, jobs))
 
 
 def device_name(device: str) -> str:
@@ -181,3 +218,37 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python3 -m arcfarm.toy.eval ...`: the same as `arcfarm toy eval`, without the CLI's imports."""
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(description="Sampling only vs search-and-learn on held-out toy tasks.")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--tasks", required=True)
+    ap.add_argument("--budget", type=int, default=128)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--out", type=Path, help="Write the result JSON here (else stdout).")
+    ap.add_argument("--plot", type=Path)
+    a = ap.parse_args(argv)
+    result = evaluate(a.model, a.tasks, budget=a.budget, seeds=tuple(range(a.seeds)), limit=a.limit,
+                      overrides=a.overrides, workers=a.workers,
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
+    text = json.dumps(result)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(text)
+    else:
+        print(text)
+    if a.plot:
+        plot(result, a.plot)
+
+
+if __name__ == "__main__":
+    main()

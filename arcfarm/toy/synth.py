@@ -138,6 +138,8 @@ def build_task(rng: random.Random, names: list[str], helpers, cfg: SynthConfig) 
         grids = outs
         steps.append(_ordered(helpers, name, params))
     outputs = grids
+    if all(i.shape == o.shape and np.array_equal(i, o) for i, o in zip(inputs, outputs)):
+        raise Rejected("identity_output")
     if all(o.shape == outputs[0].shape and np.array_equal(o, outputs[0]) for o in outputs):
         raise Rejected("constant_output")
     cells = sum(g.shape[0] * (g.shape[1] + 1) for g in inputs + outputs[:-1])

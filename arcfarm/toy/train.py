@@ -138,15 +138,14 @@ def collate(batch: list[Example], pad_id: int, device: torch.device) -> tuple[to
     return ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
 
 
-def build_model(size: ModelSize, tokenizer, max_len: int) -> LlamaForCausalLM:
-    config = LlamaConfig(
+def model_config(size: ModelSize, tokenizer, max_len: int) -> LlamaConfig:
+    return LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=size.hidden, intermediate_size=size.intermediate,
         num_hidden_layers=size.layers, num_attention_heads=size.heads,
         num_key_value_heads=size.kv_heads, head_dim=size.head_dim,
         max_position_embeddings=max(4096, max_len), rope_theta=10000.0, tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=_stop_ids(tokenizer),
         pad_token_id=tokenizer.pad_token_id, attn_implementation="sdpa")
-    return LlamaForCausalLM(config)
 
 
 def _stop_ids(tokenizer) -> list[int]:
@@ -216,7 +215,7 @@ def train_loop(model, train_examples: list[Example], s: TrainSettings, pad_id: i
             optimizer.zero_grad(set_to_none=True)
             step += 1
             tokens += ids.numel()
-            value = float(loss) if step % s.log_every == 0 or s.tiny_steps else None
+            value = loss.item() if step % s.log_every == 0 or s.tiny_steps else None
             if value is not None:
                 elapsed = time.perf_counter() - started
                 loss_ema = value if loss_ema is None else 0.9 * loss_ema + 0.1 * value
@@ -263,7 +262,7 @@ def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> d
     examples, too_long = encode(tokenizer, tasks, s.max_len)
     n_val = int(len(examples) * s.val_fraction) if len(examples) >= 100 else 0
     val, train_examples = examples[:n_val], examples[n_val:]
-    model = build_model(size, tokenizer, s.max_len).to(device)
+    model = LlamaForCausalLM(model_config(size, tokenizer, s.max_len)).to(device)
     setup_s = time.perf_counter() - t0
     log({"event": "setup", "tasks": len(tasks), "examples": len(train_examples), "val": len(val),
          "too_long": too_long, "vocab": len(tokenizer), "device": str(device),

@@ -66,6 +66,7 @@ def setup(tiny_model_dir):
     """A fresh base model (get_peft_model changes it in place), its logits before wrapping, a trainer."""
     model, tok = load_model(str(tiny_model_dir))
     base_logits = _logits(model, _probe(tok))
+    torch.manual_seed(0)  # the LoRA A init draws from the global RNG
     return LoraTrainer(model, tok, dataclasses.replace(FAST)), tok, base_logits  # tests edit settings
 
 
@@ -189,3 +190,17 @@ def test_packing_respects_batch_tokens(setup):
         assert ids.numel() <= 2 * longest
         assert torch.all(labels[mask == 0] == -100) and torch.all(ids[mask == 0] == tok.pad_token_id)
         assert torch.all(mask[:, 0] == 1)  # right padding
+
+
+def test_gradient_checkpointing_and_continued_optimizer(tiny_model_dir):
+    model, tok = load_model(str(tiny_model_dir))
+    settings = dataclasses.replace(FAST, gradient_checkpointing=True, continue_optimizer=True)
+    trainer = LoraTrainer(model, tok, settings)
+    assert any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
+    first = trainer.train(_examples(tok))
+    optimizer = trainer._optimizer
+    second = trainer.train(_examples(tok))
+    assert first.error is None and second.loss < first.loss
+    assert trainer._optimizer is optimizer  # moments carried over
+    trainer.reset()
+    assert trainer._optimizer is None

@@ -21,8 +21,8 @@ TASKS = {
 
 def tiny_overrides(model_dir: Path) -> dict:
     """configs/tiny-cpu.yaml made smaller still: 2 epochs (0 and 1) of a few short samples."""
-    return {"model": str(model_dir), "initial_predictions": 4, "predictions_per_epoch": 4,
-            "samples_per_prompt": 2, "max_epochs": 1, "max_new_tokens": 48, "exec_workers": 1,
+    return {"model": str(model_dir), "initial_predictions": 2, "predictions_per_epoch": 2,
+            "samples_per_prompt": 2, "max_epochs": 1, "max_new_tokens": 32, "exec_workers": 1,
             "time_budget_s": 300}
 
 

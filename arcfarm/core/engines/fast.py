@@ -15,7 +15,7 @@ Why it is fast (see docs and ../shared/notes/gpu-decode-h100.md for the measurem
 - LoRA stays unmerged: each linear is `x W^T + s (x A^T) B^T`, reading peft's `lora_A`/`lora_B`
   weight tensors of the active adapter directly. The trainer updates those tensors in place, so a
   captured graph sees the new values; if the tensors themselves change (a new adapter) the
-  graphs are captured again (`_lora_signature`).
+  graphs are captured again (`_layers`).
 - Temperature and top-p run on the GPU inside the graph; the draw is the exponential race
   (argmax p_i / E_i, E_i ~ Exp(1)), which samples i with probability p_i without a host sync.
 - Finished sequences keep decoding (their tokens are cut afterwards); the host checks every
@@ -39,54 +39,108 @@ SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only 
 
 
 @dataclass
-class _Linear:
-    weight: torch.Tensor  # [out, in]
-    bias: torch.Tensor | None
-    lora: list[tuple[torch.Tensor, torch.Tensor, float]]  # (A [r, in], B [out, r], scale)
+class _Group:
+    """Linears that read the same input (q/k/v, gate/up, or one alone). Their LoRA A factors are
+    stacked in one buffer so one matmul serves all of them: y_j = x W_j^T + s_j (x A^T)[:, j] B_j^T."""
+    weights: list[torch.Tensor]  # [out_j, in]
+    biases: list[torch.Tensor | None]
+    a: torch.Tensor | None = None  # [sum r_j, in], model dtype (a shadow, see _Lora)
+    bs: list[torch.Tensor] | None = None  # [out_j, r_j], model dtype
+    scales: list[float] | None = None
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.linear(x, self.weight, self.bias)
-        for a, b, scale in self.lora:
-            y = torch.addmm(y, F.linear(x, a), b.t(), alpha=scale)
-        return y
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+        ys = [F.linear(x, w, b) for w, b in zip(self.weights, self.biases)]
+        if self.a is None:
+            return ys
+        h = F.linear(x, self.a)
+        out, at = [], 0
+        for y, b, scale in zip(ys, self.bs, self.scales):
+            r = b.shape[1]
+            out.append(torch.addmm(y, h[:, at:at + r], b.t(), alpha=scale))
+            at += r
+        return out
 
 
 @dataclass
 class _Layer:
     ln1: torch.Tensor
     ln2: torch.Tensor
-    q: _Linear
-    k: _Linear
-    v: _Linear
-    o: _Linear
-    gate: _Linear
-    up: _Linear
-    down: _Linear
+    qkv: list[_Group]
+    o: list[_Group]
+    gate_up: list[_Group]
+    down: list[_Group]
+
+
+def _apply(groups: list[_Group], x: torch.Tensor) -> list[torch.Tensor]:
+    return [y for g in groups for y in g(x)]
+
+
+class _Lora:
+    """Model-dtype shadows of one adapter's LoRA factors at fixed addresses, refreshed from
+    peft's tensors (one fused copy) at the start of every generate call: the captured graphs
+    read the shadows, so whatever the trainer wrote in place is what the next call samples with.
+    B factors already in the model's dtype are read directly, no shadow."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []  # (shadow view, peft tensor)
+
+    def stacked_a(self, sources: list[torch.Tensor]) -> torch.Tensor:
+        buf = torch.empty(sum(a.shape[0] for a in sources), sources[0].shape[1],
+                          device=sources[0].device, dtype=self.dtype)
+        at = 0
+        for a in sources:
+            self.pairs.append((buf[at:at + a.shape[0]], a))
+            at += a.shape[0]
+        return buf
+
+    def b(self, source: torch.Tensor) -> torch.Tensor:
+        if source.dtype == self.dtype:
+            return source
+        shadow = torch.empty_like(source, dtype=self.dtype)
+        self.pairs.append((shadow, source))
+        return shadow
+
+    def refresh(self) -> None:
+        if self.pairs:
+            with torch.no_grad():
+                torch._foreach_copy_([s for s, _ in self.pairs], [t for _, t in self.pairs])
 
 
 def _is_peft(model) -> bool:
     return hasattr(model, "peft_config") and hasattr(model, "get_base_model")
 
 
-def _linear(module, adapters: list[str]) -> _Linear:
-    """The base weight and, unless merged, the LoRA factors of the named adapters."""
-    base = getattr(module, "base_layer", module)
-    lora = []
-    if hasattr(module, "lora_A") and not getattr(module, "merged", False):
-        for name in adapters:
-            if name not in module.lora_A:
-                continue
-            if getattr(module, "use_dora", {}).get(name, False):
-                raise NotImplementedError("FastEngine does not support DoRA adapters")
-            lora.append((module.lora_A[name].weight, module.lora_B[name].weight, float(module.scaling[name])))
-    return _Linear(base.weight, base.bias, lora)
+def _lora_factors(module, adapter: str | None):
+    """(A, B, scale) of `adapter` in a peft LoRA layer, or None (no adapter, not LoRA, merged)."""
+    if adapter is None or not hasattr(module, "lora_A") or getattr(module, "merged", False) \
+            or adapter not in module.lora_A:
+        return None
+    if getattr(module, "use_dora", {}).get(adapter, False):
+        raise NotImplementedError("FastEngine does not support DoRA adapters")
+    return module.lora_A[adapter].weight, module.lora_B[adapter].weight, float(module.scaling[adapter])
+
+
+class _Split(Exception):
+    """Some linears of a group have the adapter and some do not: group them one by one."""
+
+
+def _group(modules: list, adapter: str | None, lora: _Lora) -> _Group:
+    bases = [getattr(m, "base_layer", m) for m in modules]
+    group = _Group([b.weight for b in bases], [b.bias for b in bases])
+    factors = [_lora_factors(m, adapter) for m in modules]
+    if all(f is not None for f in factors):
+        group.a = lora.stacked_a([f[0] for f in factors])
+        group.bs = [lora.b(f[1]) for f in factors]
+        group.scales = [f[2] for f in factors]
+    elif any(f is not None for f in factors):
+        raise _Split()
+    return group
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """Exactly Llama's RMSNorm: normalise in float32, cast back, then scale."""
-    h = x.float()
-    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-    return weight * h.to(x.dtype)
+    """Llama's RMSNorm (normalise in float32, cast back, then scale) with the fused kernel."""
+    return weight * F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
 
 
 def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -136,6 +190,7 @@ class _State:
         self.finished = torch.zeros(B, dtype=torch.bool, device=device)
         self.slots = torch.arange(suffix_cap, device=device)
         self.graphs: dict[tuple, torch.cuda.CUDAGraph] = {}
+        self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None  # dies with it
 
 
 @dataclass
@@ -175,8 +230,9 @@ class FastEngine:
         self._state: _State | None = None
         self._rope_cap = 0
         self._cos = self._sin = None
-        self._pool = torch.cuda.graph_pool_handle() if self.use_graphs else None
-        self._signature: tuple | None = None
+        self._signature: tuple | None = None  # (adapter name, its LoRA tensors' addresses)
+        self._views: dict[tuple, tuple[list[_Layer], _Lora]] = {}
+        self._pending_seed: int | None = None
         self.last_stats: dict = {}
 
     # --- public API ------------------------------------------------------------------------------
@@ -190,10 +246,9 @@ class FastEngine:
     def generate_ids(self, prompt_ids: list[list[int]], n: int, params: SamplingParams,
                      adapter: AdapterRef | None = None) -> list[list[list[int]]]:
         """`n` lists of generated token ids per prompt (each ends at its first stop token, kept)."""
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
         layers = self._layers(adapter)
         while True:
+            self._pending_seed = params.seed  # applied after graph capture (warm-ups draw numbers)
             try:
                 with torch.no_grad():
                     return self._generate_all(prompt_ids, n, params, layers)
@@ -206,34 +261,56 @@ class FastEngine:
     def release(self) -> None:
         """Free the caches and graphs (e.g. before training on long sequences)."""
         self._state = None
+        self._views.clear()  # shadows of the LoRA factors
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
     # --- model view ------------------------------------------------------------------------------
 
     def _layers(self, adapter: AdapterRef | None) -> list[_Layer]:
-        """Weights of every layer; LoRA factors of `adapter` (None = base model) when present."""
-        adapters: list[str] = []
-        if _is_peft(self.model) and adapter is not None:
-            if adapter.name in self.model.peft_config:
-                adapters = [adapter.name]
-            else:
-                adapters = list(getattr(self.model, "active_adapters", None) or [self.model.active_adapter])
-        elif adapter is not None:
+        """The layer view for `adapter` (None = base model), its LoRA shadows refreshed now."""
+        name = self._adapter_name(adapter)
+        sources = []
+        if name is not None:
+            sources = [t.data_ptr() for m in self._lm.modules() if _lora_factors(m, name) is not None
+                       for t in _lora_factors(m, name)[:2]]
+        signature = (name, tuple(sources))
+        if signature not in self._views:
+            if len(self._views) >= 2:  # the base view and one adapter's; drop stale ones
+                self._views.clear()
+                if self._state is not None:
+                    self._state.graphs.clear()
+            self._views[signature] = self._build_layers(name)
+        layers, lora = self._views[signature]
+        lora.refresh()
+        self._signature = signature
+        return layers
+
+    def _adapter_name(self, adapter: AdapterRef | None) -> str | None:
+        if adapter is None:
+            return None
+        if not _is_peft(self.model):
             raise ValueError(f"adapter {adapter.name!r} requested but the model has no LoRA")
+        if adapter.name in self.model.peft_config:
+            return adapter.name
+        active = getattr(self.model, "active_adapters", None) or [self.model.active_adapter]
+        return active[0]
+
+    def _build_layers(self, name: str | None) -> tuple[list[_Layer], _Lora]:
+        lora = _Lora(self.dtype)
+
+        def groups(modules):
+            try:
+                return [_group(modules, name, lora)]
+            except _Split:
+                return [_group([m], name, lora) for m in modules]
         layers = []
         for layer in self._core.layers:
             att, mlp = layer.self_attn, layer.mlp
-            lin = lambda m: _linear(m, adapters)  # noqa: E731
             layers.append(_Layer(layer.input_layernorm.weight, layer.post_attention_layernorm.weight,
-                                 lin(att.q_proj), lin(att.k_proj), lin(att.v_proj), lin(att.o_proj),
-                                 lin(mlp.gate_proj), lin(mlp.up_proj), lin(mlp.down_proj)))
-        signature = tuple(t.data_ptr() for lay in layers for lin_ in vars(lay).values()
-                          if isinstance(lin_, _Linear) for a, b, _ in lin_.lora for t in (a, b))
-        if signature != self._signature and self._state is not None:
-            self._state.graphs.clear()  # graphs hold pointers to the old LoRA tensors
-        self._signature = signature
-        return layers
+                                 groups([att.q_proj, att.k_proj, att.v_proj]), groups([att.o_proj]),
+                                 groups([mlp.gate_proj, mlp.up_proj]), groups([mlp.down_proj])))
+        return layers, lora
 
     def _rope_table(self, positions: int) -> None:
         """cos/sin for positions [0, positions) from the model's own rotary module (rope scaling)."""
@@ -293,6 +370,9 @@ class FastEngine:
         if self.use_graphs:
             for b in range(buckets):
                 self._capture(st, layers, pb, (b + 1) * SUFFIX_BUCKET, params)
+        if self._pending_seed is not None:
+            torch.manual_seed(self._pending_seed)
+            self._pending_seed = None
         first = self._prefill_all(st, prompts, m, layers, params)
         st.tokens.copy_(first)
         st.out[:, 0].copy_(first)
@@ -328,7 +408,7 @@ class FastEngine:
     # --- CUDA graphs -----------------------------------------------------------------------------
 
     def _key(self, st: _State, pb: int, sb: int, params: SamplingParams) -> tuple:
-        return (pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p))
+        return (self._signature, pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p))
 
     def _capture(self, st: _State, layers, pb: int, sb: int, params: SamplingParams) -> None:
         key = self._key(st, pb, sb, params)
@@ -344,7 +424,7 @@ class FastEngine:
             st.step.zero_()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self._pool):
+        with torch.cuda.graph(graph, pool=st.pool):
             self._step(st, layers, pb, key[1], params)
         st.graphs[key] = graph
 
@@ -374,20 +454,28 @@ class FastEngine:
         x = F.embedding(tokens, self._core.embed_tokens.weight)  # [T, hidden]
         cos, sin = self._cos[:T, None, :], self._sin[:T, None, :]
         for i, lay in enumerate(layers):
-            h = _rms_norm(x, lay.ln1, spec.eps)
-            q = _rope(lay.q(h).view(T, spec.heads, spec.head_dim), cos, sin)
-            k = _rope(lay.k(h).view(T, spec.kv_heads, spec.head_dim), cos, sin)
-            v = lay.v(h).view(T, spec.kv_heads, spec.head_dim)
+            q, k, v = self._qkv(lay, _rms_norm(x, lay.ln1, spec.eps), cos, sin)
             st.pk[i][g, :, :T] = k.transpose(0, 1)
             st.pv[i][g, :, :T] = v.transpose(0, 1)
             att = F.scaled_dot_product_attention(q.transpose(0, 1)[None], st.pk[i][g:g + 1, :, :T],
                                                  st.pv[i][g:g + 1, :, :T], is_causal=True,
                                                  enable_gqa=True)
-            x = x + lay.o(att[0].transpose(0, 1).reshape(T, -1))
-            h = _rms_norm(x, lay.ln2, spec.eps)
-            x = x + lay.down(F.silu(lay.gate(h)) * lay.up(h))
+            x = x + _apply(lay.o, att[0].transpose(0, 1).reshape(T, -1))[0]
+            x = x + self._mlp(lay, _rms_norm(x, lay.ln2, spec.eps))
         last = _rms_norm(x[-1:], self._core.norm.weight, spec.eps)
         return F.linear(last, self._lm.lm_head.weight).float()
+
+    def _qkv(self, lay: _Layer, h: torch.Tensor, cos, sin):
+        """q [N, H, D], k and v [N, kvh, D] with rotary applied to q and k in one pass."""
+        spec = self.spec
+        q, k, v = _apply(lay.qkv, h)
+        N, nq = h.shape[0], spec.heads
+        qk = _rope(torch.cat((q, k), -1).view(N, nq + spec.kv_heads, spec.head_dim), cos, sin)
+        return qk[:, :nq], qk[:, nq:], v.view(N, spec.kv_heads, spec.head_dim)
+
+    def _mlp(self, lay: _Layer, h: torch.Tensor) -> torch.Tensor:
+        gate, up = _apply(lay.gate_up, h)
+        return _apply(lay.down, F.silu(gate) * up)[0]
 
     def _step(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
         """One decode step for every row: feed st.tokens at slot st.step, sample the next token."""
@@ -397,16 +485,12 @@ class FastEngine:
         cos, sin = self._cos[pos][:, None, :], self._sin[pos][:, None, :]
         x = F.embedding(st.tokens, self._core.embed_tokens.weight)  # [B, hidden]
         for i, lay in enumerate(layers):
-            h = _rms_norm(x, lay.ln1, spec.eps)
-            q = _rope(lay.q(h).view(B, spec.heads, spec.head_dim), cos, sin)
-            k = _rope(lay.k(h).view(B, spec.kv_heads, spec.head_dim), cos, sin)
-            v = lay.v(h).view(B, spec.kv_heads, spec.head_dim)
+            q, k, v = self._qkv(lay, _rms_norm(x, lay.ln1, spec.eps), cos, sin)
             st.sk[i].index_copy_(2, st.step, k[:, :, None])
             st.sv[i].index_copy_(2, st.step, v[:, :, None])
             att = self._attend(st, i, q, pb, sb)
-            x = x + lay.o(att)
-            h = _rms_norm(x, lay.ln2, spec.eps)
-            x = x + lay.down(F.silu(lay.gate(h)) * lay.up(h))
+            x = x + _apply(lay.o, att)[0]
+            x = x + self._mlp(lay, _rms_norm(x, lay.ln2, spec.eps))
         x = _rms_norm(x, self._core.norm.weight, spec.eps)
         logits = F.linear(x, self._lm.lm_head.weight).float()
         nxt = _sample(logits, params.temperature, params.top_p)

