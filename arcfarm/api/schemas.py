@@ -38,6 +38,7 @@ class RunCreate(BaseModel):
 class RunCreated(BaseModel):
     run_id: int
     jobs: int
+    enqueued: bool  # False: the broker was unreachable; `arcfarm reconcile` will send the jobs
 
 
 class Cancelled(BaseModel):

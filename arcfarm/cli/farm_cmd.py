@@ -199,12 +199,24 @@ def submit(
                                     dataset=ds_name, tasks=chosen, config=cfg, queue=queue,
                                     priority=priority)
             if not settings.embedded:
-                from arcfarm.workers.queue import make_queue
-
-                svc.enqueue_run(session=session, queue=make_queue(settings), run_id=run_id)
+                _send(settings, session, run_id)
     typer.echo(_json({"run_id": run_id}) if as_json else str(run_id))
     if settings.embedded and not no_run:
         run_embedded(settings, run_id, len(chosen))
+
+
+def _send(settings: Settings, session, run_id: int) -> None:
+    from arcfarm.workers import submit as svc
+    from arcfarm.workers.queue import make_queue
+
+    queue = make_queue(settings)
+    try:
+        svc.enqueue_run(session=session, queue=queue, run_id=run_id)
+    except Exception as exc:  # noqa: BLE001 - the run is stored; reconcile sends it later
+        err.print(f"[yellow]warning:[/yellow] run {run_id} stored but not enqueued ({exc}); "
+                  "run `arcfarm reconcile` once the broker is back")
+    finally:
+        queue.close()
 
 
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:

@@ -10,3 +10,4 @@ app.add_typer(bench_app, name="bench")
 
 # Command modules register themselves on `app` / `bench_app` when imported.
 from arcfarm.cli import commands  # noqa: E402,F401
+

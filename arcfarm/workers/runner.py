@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from arcfarm.core.config import RunConfig
 from arcfarm.core.loop import LoopHooks, ResumeState, Solver
 from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.core.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.models import Adapter
-from arcfarm.core.tasks import parse_task
 from arcfarm.workers.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)

@@ -81,7 +81,7 @@ def test_timeout_fails_the_remaining_grids(ex):
     r = run1(ex, "def transform(grid):\n    if grid.shape == (1, 1):\n        while True:\n            pass\n"
                  "    return grid\n")
     assert r.grid_errors == [None, "timeout", "timeout"] and r.error == "timeout"
-    assert r.outputs[0] is not None and r.seconds >= 1.0
+    assert r.outputs[0] is not None
 
 
 def test_hard_timeout_when_the_soft_one_is_ignored(ex):

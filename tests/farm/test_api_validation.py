@@ -94,6 +94,16 @@ def test_health_reports_a_dead_broker(farm_settings):
     assert r.json()["database"] == "ok" and r.json()["broker"] != "ok"
 
 
+def test_dead_broker_keeps_the_run_for_reconcile(farm_settings, session_factory, queue_name):
+    dead = farm_settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(dead)) as c:
+        r = c.post("/runs", json=_body(name="broker-down", queue=f"{queue_name}-idle"))
+        assert r.status_code == 201 and r.json()["enqueued"] is False
+        run_id = r.json()["run_id"]
+        assert c.get(f"/runs/{run_id}").json()["jobs"]["queued"] == 2
+        c.post(f"/runs/{run_id}/cancel")  # keep later tests' reconcile away from it
+
+
 def test_token_is_required_when_set(farm_settings, session_factory, redis_url, queue_name):
     guarded = farm_settings.model_copy(update={"api_token": "s3cret"})
     with TestClient(create_app(guarded)) as c:
@@ -109,6 +119,7 @@ def test_run_rows_come_before_messages(client, session_factory, redis_url, queue
     r = client.post("/runs", json=_body(queue=f"{queue_name}-idle", name="queued-only"))
     assert r.status_code == 201, r.text
     run_id, jobs = r.json()["run_id"], r.json()["jobs"]
+    assert r.json()["enqueued"] is True
     after = row_counts(session_factory)
     assert jobs == 2 and after["runs"] == before["runs"] + 1 and after["jobs"] == before["jobs"] + 2
     broker = redis.Redis.from_url(redis_url)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from farm_helpers import TASKS, tiny_overrides
+from farm_helpers import TABLES, TASKS, tiny_overrides
 
 pytestmark = pytest.mark.slow
 ARCFARM = str(Path(sys.executable).parent / "arcfarm")
@@ -38,7 +38,7 @@ def test_submit_runs_everything_on_sqlite(tmp_path, tiny_model_dir):
 
     db = sqlite3.connect(tmp_path / "arcfarm.db")
     counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts")}
+              for t in TABLES}
     assert counts == {"runs": 1, "tasks": 2, "solutions": 2, "jobs": 2, "epochs": 4, "predictions": 8,
                       "adapters": 2, "attempts": 3}
     rows = db.execute("SELECT task_id, status, epochs_run, predictions FROM task_results "

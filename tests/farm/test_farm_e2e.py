@@ -62,10 +62,9 @@ def test_every_table_has_the_runs_rows(farm_run, session_factory):
     assert [j["status"] for j in jobs] == ["done", "done"]
     assert all(j["delivery_count"] == 1 and j["worker_name"] == "test-worker" for j in jobs)
     assert all(j["heartbeat_at"] is not None and j["seconds"] > 0 for j in jobs)
-    ids = [j["id"] for j in jobs]
-    per_table = {
-        t: _rows(session_factory, f"SELECT COUNT(*) AS n FROM {t} WHERE job_id IN ({ids[0]}, {ids[1]})")[0]["n"]
-        for t in ("epochs", "predictions", "adapters", "attempts")}
+    of_run = "job_id IN (SELECT id FROM jobs WHERE run_id = :r)"
+    per_table = {t: _rows(session_factory, f"SELECT COUNT(*) n FROM {t} WHERE {of_run}", r=farm_run)[0]["n"]
+                 for t in ("epochs", "predictions", "adapters", "attempts")}
     assert per_table == {"epochs": 4, "predictions": 2 * N_PRED, "adapters": 2, "attempts": 1 + 2}
     tasks = _rows(session_factory, "SELECT t.id, t.task_id FROM tasks t JOIN jobs j ON j.task_pk = t.id "
                                    "WHERE j.run_id = :r", r=farm_run)
@@ -172,3 +171,19 @@ def test_reconcile_enqueues_jobs_whose_message_was_lost(client, celery_worker, f
     run = wait_for(lambda: (lambda p: p if p["status"] == "done" else None)(
         client.get(f"/runs/{run_id}").json()), 240, "the reconciled run", celery_worker[1])
     assert run["jobs"]["done"] == 1 and run["predictions"] == N_PRED
+
+
+def test_failing_job_is_retried_through_the_broker_then_failed(client, celery_worker, queue_name,
+                                                               session_factory, tiny_model_dir):
+    """A job that raises goes back to its queue until ARCFARM_MAX_DELIVERIES (3), then fails."""
+    overrides = {**tiny_overrides(tiny_model_dir), "model": "/nonexistent/arcfarm-model"}
+    r = client.post("/runs", json={"name": "doomed", "tasks": {"flip": TASKS["flip"]},
+                                   "config": "tiny-cpu", "overrides": overrides, "queue": queue_name})
+    assert r.status_code == 201, r.text
+    run_id = r.json()["run_id"]
+    wait_for(lambda: client.get(f"/runs/{run_id}").json()["jobs"]["failed"] == 1, 240,
+             "the doomed job to fail", celery_worker[1])
+    job = _rows(session_factory, "SELECT * FROM jobs WHERE run_id = :r", r=run_id)[0]
+    assert (job["delivery_count"], job["attempts_failed"]) == (3, 3)
+    assert "nonexistent/arcfarm-model" in job["error"]
+    assert client.get(f"/runs/{run_id}").json()["status"] == "done"  # every job has ended

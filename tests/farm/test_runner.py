@@ -63,7 +63,8 @@ def _job(session_factory, job_id: int) -> dict:
 
 def _count(session_factory, table: str, job_id: int) -> int:
     with session_factory() as s:
-        return s.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE job_id = :j"), {"j": job_id}).scalar_one()
+        sql = sa.text(f"SELECT COUNT(*) FROM {table} WHERE job_id = :j")
+        return s.execute(sql, {"j": job_id}).scalar_one()
 
 
 def _epoch0(session_factory, job_id: int) -> list:

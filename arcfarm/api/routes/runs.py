@@ -1,11 +1,14 @@
 """/runs: submit a run, follow its progress, read its tasks and submission, cancel it.
 
-POST /runs writes the run and its jobs in one transaction, then enqueues one message per job.
+POST /runs writes the run and its jobs in one transaction, then enqueues one message per job
+(should the broker be down then, the run is still created, with "enqueued": false, and
+`arcfarm reconcile` sends its messages later).
 Bad tasks or configs are 422 with a message naming the task (or config key) and the field;
 nothing is stored then. Unknown runs are 404.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -18,6 +21,7 @@ from arcfarm.core.grids import TaskError
 from arcfarm.db import reads, writes
 from arcfarm.workers import submit
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
@@ -32,8 +36,12 @@ def create_run(body: RunCreate, session: SessionDep, queue: QueueDep,
     run_id = submit.create_run(session=session, settings=settings,
                                name=body.name or dataset, dataset=dataset, tasks=tasks,
                                config=config, queue=body.queue, priority=body.priority)
-    jobs = submit.enqueue_run(session=session, queue=queue, run_id=run_id)
-    return RunCreated(run_id=run_id, jobs=jobs)
+    try:
+        submit.enqueue_run(session=session, queue=queue, run_id=run_id)
+    except Exception:  # noqa: BLE001 - the run is committed; `arcfarm reconcile` sends its jobs
+        log.warning("run %s stored but not enqueued; run `arcfarm reconcile`", run_id, exc_info=True)
+        return RunCreated(run_id=run_id, jobs=len(tasks), enqueued=False)
+    return RunCreated(run_id=run_id, jobs=len(tasks), enqueued=True)
 
 
 @router.get("")
