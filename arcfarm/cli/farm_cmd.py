@@ -319,22 +319,37 @@ def export(run: int = typer.Argument(..., help="Run id."),
 
 @app.command()
 def reconcile(stale_after: Optional[float] = typer.Option(
-        None, help="Seconds without a heartbeat before a running job counts as lost "
-                   "(default ARCFARM_STALE_AFTER_S).")) -> None:
-    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale."""
+        None, min=1, help="Seconds without a heartbeat before a running job counts as lost "
+                          "(default ARCFARM_STALE_AFTER_S).")) -> None:
+    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale
+    (embedded mode: run them here)."""
     from arcfarm.workers import submit as svc
     from arcfarm.workers.queue import make_queue
 
     settings = _settings()
-    if settings.embedded:
-        err.print("embedded mode: `arcfarm submit` runs queued jobs; nothing to send")
-        raise typer.Exit(0)
+    if stale_after is not None:
+        settings = settings.model_copy(update={"stale_after_s": stale_after})
+    if settings.embedded:  # no broker to send to: run them in this process
+        typer.echo(_json({"ran": _drain_embedded(settings)}))
+        return
     queue = make_queue(settings)
-    with _session(settings) as session:
-        sent = svc.reconcile(session=session, queue=queue,
-                             stale_after_s=stale_after or settings.stale_after_s)
-    queue.close()
+    try:
+        with _session(settings) as session:
+            sent = svc.reconcile(session=session, queue=queue, stale_after_s=settings.stale_after_s)
+    finally:
+        queue.close()
     typer.echo(_json(sent))
+
+
+def _drain_embedded(settings: Settings) -> dict[int, str]:
+    from arcfarm.workers.embedded import EmbeddedRunner, prepare_database
+
+    prepare_database(settings)
+    runner = EmbeddedRunner(settings)
+    try:
+        return runner.drain()
+    finally:
+        runner.close()
 
 
 # --- demo ------------------------------------------------------------------------------------

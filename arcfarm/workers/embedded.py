@@ -6,7 +6,7 @@ here, one after another, through the same `runner.run_job` that Celery workers c
 else differs: the same rows, views, adapters and submission come out.
 
     runner = EmbeddedRunner(get_settings())
-    runner.drain()          # every queued job, until none is left
+    runner.drain()          # every queued (or stale running) job, until none is left
 """
 from __future__ import annotations
 
@@ -51,12 +51,16 @@ class EmbeddedRunner:
 
     def drain(self, run_id: int | None = None, stop: Callable[[], bool] = lambda: False,
               on_job: Callable[[int, str], None] | None = None) -> dict[int, str]:
-        """Run queued jobs (of `run_id`, or all) until none is left; {job_id: last outcome}."""
+        """Run queued jobs (of `run_id`, or all) until none is left; {job_id: last outcome}.
+
+        Running jobs whose heartbeat is stale (their process died) are resumed too: embedded
+        mode has no broker to redeliver them."""
         outcomes: dict[int, str] = {}
         while not stop():
             with self.session_factory() as session:
-                jobs = [j for j in reads.queued_jobs(session=session)
-                        if run_id is None or j.run_id == run_id]
+                found = reads.queued_jobs(session=session) + reads.stale_jobs(
+                    session=session, older_than_s=self.settings.stale_after_s)
+                jobs = [j for j in found if run_id is None or j.run_id == run_id]
             if not jobs:
                 break
             job = jobs[0]

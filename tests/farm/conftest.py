@@ -53,6 +53,11 @@ def redis_url():
     client = redis.Redis.from_url(url)
     for key in client.scan_iter("*arcfarm-test-*"):
         client.delete(key)
+    # Kombu's bookkeeping keys go too, unless another session still uses this db.
+    rest = set(client.scan_iter("*"))
+    if rest <= {b"_kombu.binding_deadlines", b"unacked", b"unacked_index", b"unacked_mutex"}:
+        for key in rest:
+            client.delete(key)
     client.close()
 
 

@@ -95,3 +95,34 @@ def test_api_runs_jobs_in_a_thread_on_sqlite(tmp_path, tiny_model_dir):
             client.get(f"/runs/{run_id}").json()), 120, "the embedded run")
         assert run["status"] == "done" and run["predictions"] == 4
         assert len(client.get(f"/runs/{run_id}/submission").json()["flip"]) == 1
+
+
+def test_reconcile_resumes_a_job_whose_process_died(tmp_path, tiny_model_dir):
+    """Embedded mode has no broker: `arcfarm reconcile` runs queued and stale running jobs itself."""
+    import sqlalchemy as sa
+
+    from arcfarm.db import writes
+    from arcfarm.db.engine import make_engine, make_session_factory
+
+    tasks = tmp_path / "flip.json"
+    tasks.write_text(json.dumps(TASKS["flip"]))
+    proc = _arcfarm(tmp_path, "submit", "--tasks", str(tasks), "--config", "tiny-cpu",
+                    *_sets(tiny_model_dir), "--json", "--no-run")
+    assert proc.returncode == 0, proc.stderr
+    run_id = json.loads(proc.stdout)["run_id"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'arcfarm.db'}")
+    with make_session_factory(engine)() as s:
+        job_id = s.execute(sa.text("SELECT id FROM jobs WHERE run_id = :r"), {"r": run_id}).scalar_one()
+        # A process took the job and died: running, with a heartbeat an hour old.
+        assert writes.claim_job(session=s, job_id=job_id, worker_host="h", worker_name="dead", gpu=None)
+        s.execute(sa.text("UPDATE jobs SET heartbeat_at = :t WHERE id = :j"),
+                  {"t": "2000-01-01 00:00:00.000000", "j": job_id})
+        s.commit()
+    proc = _arcfarm(tmp_path, "reconcile")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"ran": {str(job_id): "done"}}
+    with make_session_factory(engine)() as s:
+        status, deliveries = s.execute(sa.text("SELECT status, delivery_count FROM jobs WHERE id = :j"),
+                                       {"j": job_id}).one()
+    engine.dispose()
+    assert (status, deliveries) == ("done", 2)
