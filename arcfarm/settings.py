@@ -10,6 +10,11 @@
     ARCFARM_HEARTBEAT_S          seconds between a running job's heartbeats (default 30)
     ARCFARM_STALE_AFTER_S        a running job whose heartbeat is older than this is stale (default 10 min)
     ARCFARM_MAX_DELIVERIES       a job that fails this many deliveries is failed for good (default 3)
+    ARCFARM_RECONCILE_S          seconds between a worker's reconcile passes (default 60; 0 = never)
+    ARCFARM_DB_RETRY_S           how long a worker retries a database that went away (default 60)
+    ARCFARM_MAX_BODY_MB          the largest request body the API accepts (default 20)
+    ARCFARM_FAULT_HOOK           tests only: `module:function`, called as f(solver, claim) before
+                                 every job a worker runs (to inject faults into real workers)
 
 Embedded mode is neither a database URL nor a broker URL: everything runs in one process on
 SQLite at $ARCFARM_HOME/arcfarm.db. A broker without a database is refused (workers on other
@@ -42,6 +47,10 @@ class Settings(BaseModel):
     heartbeat_s: float = Field(30.0, gt=0)
     stale_after_s: float = Field(600.0, gt=0)
     max_deliveries: int = Field(3, ge=1)
+    reconcile_s: float = Field(60.0, ge=0)
+    db_retry_s: float = Field(60.0, ge=0)
+    max_body_mb: float = Field(20.0, gt=0)
+    fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -15,18 +15,30 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arcfarm.core.records import EpochRecord, PredictionRecord
-from arcfarm.db.models import JOB_STATUSES, Attempt, Epoch, Job, Prediction, Run, Task as TaskRow, utcnow
+from arcfarm.db.models import (JOB_STATUSES, Adapter, Attempt, Epoch, Job, Prediction, Run,
+                               Task as TaskRow, utcnow)
 
 EMPTY_GRID = [[0]]  # what the ARC Prize format expects where there is no answer
 
 
+@dataclass(frozen=True)
+class AdapterFile:
+    """Where the adapter of a committed epoch lives, and the checksum of its weights."""
+
+    epoch: int
+    uri: str
+    sha256: str | None
+
+
 @dataclass
 class JobRecords:
-    """What a job has committed so far: the loop resumes after `epochs_done`."""
+    """What a job has committed so far: the loop resumes after `epochs_done`, from `adapter`
+    (the last committed epoch's; None for epoch 0, whose LoRA is the fresh one)."""
 
     epochs_done: int
     epochs: list[EpochRecord]
     predictions: list[PredictionRecord]
+    adapter: AdapterFile | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,11 @@ def job_records(*, session: Session, job_id: int) -> JobRecords:
     predictions = session.scalars(sa.select(Prediction)
                                   .where(Prediction.job_id == job_id, Prediction.epoch <= done)
                                   .order_by(Prediction.sample_index)).all()
+    adapter = session.execute(sa.select(Adapter.epoch, Adapter.uri, Adapter.sha256)
+                              .where(Adapter.job_id == job_id, Adapter.epoch == done)).first()
     return JobRecords(epochs_done=done, epochs=[_epoch_record(e) for e in epochs],
-                      predictions=[_prediction_record(p) for p in predictions])
+                      predictions=[_prediction_record(p) for p in predictions],
+                      adapter=AdapterFile(*adapter) if adapter is not None else None)
 
 
 def run_progress(*, session: Session, run_id: int) -> dict[str, Any] | None:
@@ -166,6 +181,10 @@ def stale_jobs(*, session: Session, older_than_s: float) -> list[JobRef]:
                      sa.or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
 
 
-def queued_jobs(*, session: Session) -> list[JobRef]:
-    """Queued jobs of live runs, in dispatch order: run priority, then expected cost (largest first)."""
-    return _job_refs(session, Job.status == "queued", Run.status.in_(("queued", "running")))
+def queued_jobs(*, session: Session, run_id: int | None = None) -> list[JobRef]:
+    """Queued jobs of live runs (of `run_id` only, if given), in dispatch order: run priority,
+    then expected cost (largest first)."""
+    where = [Job.status == "queued", Run.status.in_(("queued", "running"))]
+    if run_id is not None:
+        where.append(Job.run_id == run_id)
+    return _job_refs(session, *where)

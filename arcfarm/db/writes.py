@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
@@ -142,11 +143,20 @@ def _lock_job(session: Session, job_id: int) -> Job | None:
 
 
 def claim_job(*, session: Session, job_id: int, worker_host: str, worker_name: str,
-              gpu: str | None) -> JobClaim | None:
-    """Mark a queued (or redelivered running) job running; None if it is done, failed or cancelled."""
+              gpu: str | None, stale_after_s: float | None = None) -> JobClaim | None:
+    """Mark a queued (or redelivered running) job running; None if there is nothing to take.
+
+    Nothing to take: the job is done, failed or cancelled, or (with `stale_after_s`) it is
+    running elsewhere with a heartbeat younger than `stale_after_s` - a duplicate message of a
+    live job must not run it twice at once. The same worker may always re-claim its own job.
+    Without `stale_after_s` a running job is taken whatever its heartbeat says.
+    """
     with _transaction(session):
         job = _lock_job(session, job_id)
         if job is None or job.status not in ("queued", "running"):
+            return None
+        if job.status == "running" and stale_after_s is not None \
+                and job.worker_name != worker_name and _fresh(job.heartbeat_at, stale_after_s):
             return None
         now = utcnow()
         job.status, job.heartbeat_at = "running", now
@@ -163,6 +173,14 @@ def claim_job(*, session: Session, job_id: int, worker_host: str, worker_name: s
         return JobClaim(job_id=job.id, run_id=job.run_id, task_id=task.task_id, dataset=task.dataset,
                         config=run.config, task_json=task.task_json, epochs_done=job.epochs_done,
                         delivery_count=job.delivery_count)
+
+
+def _fresh(heartbeat_at: Any, stale_after_s: float) -> bool:
+    if heartbeat_at is None:
+        return False
+    if heartbeat_at.tzinfo is None:  # SQLite hands back naive UTC
+        heartbeat_at = heartbeat_at.replace(tzinfo=timezone.utc)
+    return utcnow() - heartbeat_at < timedelta(seconds=stale_after_s)
 
 
 def _job_solutions(session: Session, job_id: int) -> list[list[list[int]]] | None:

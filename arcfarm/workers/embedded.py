@@ -47,7 +47,8 @@ class EmbeddedRunner:
         self.artifacts = ArtifactStore(settings.artifacts)
         self.worker = Worker(name=f"embedded@{socket.gethostname()}",
                              heartbeat_s=settings.heartbeat_s,
-                             max_deliveries=settings.max_deliveries)
+                             max_deliveries=settings.max_deliveries,
+                             stale_after_s=settings.stale_after_s, db_retry_s=settings.db_retry_s)
 
     def drain(self, run_id: int | None = None, stop: Callable[[], bool] = lambda: False,
               on_job: Callable[[int, str], None] | None = None) -> dict[int, str]:
@@ -58,7 +59,7 @@ class EmbeddedRunner:
         outcomes: dict[int, str] = {}
         while not stop():
             with self.session_factory() as session:
-                found = reads.queued_jobs(session=session) + reads.stale_jobs(
+                found = reads.queued_jobs(session=session, run_id=run_id) + reads.stale_jobs(
                     session=session, older_than_s=self.settings.stale_after_s)
                 jobs = [j for j in found if run_id is None or j.run_id == run_id]
             if not jobs:

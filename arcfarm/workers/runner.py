@@ -16,6 +16,9 @@ It reads everything from the database by id, so a message carries only the job i
    run's cancel flag; a heartbeat thread keeps `jobs.heartbeat_at` fresh;
 5. finish (attempts, score) or, on an exception, fail: a failure that still has deliveries
    left puts the job back in the queue ("retry"), otherwise it is final ("failed").
+
+Every database call goes through `retry_db`: should PostgreSQL restart mid-job, the worker
+waits (exponential backoff, up to `Worker.db_retry_s`) and carries on where it was.
 """
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from arcfarm.core.config import RunConfig
@@ -35,7 +37,7 @@ from arcfarm.core.loop import LoopHooks, ResumeState, Solver
 from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.core.tasks import parse_task
 from arcfarm.db import reads, writes
-from arcfarm.db.models import Adapter
+from arcfarm.db.retry import retry_db
 from arcfarm.workers.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -72,89 +74,96 @@ class Worker:
     gpu: str | None = None
     heartbeat_s: float = 30.0
     max_deliveries: int = 3
+    # A running job whose heartbeat is fresher than this is not taken (None: always taken).
+    stale_after_s: float | None = None
+    db_retry_s: float = 60.0  # how long database calls are retried while it is unreachable
+    # Tests only (ARCFARM_FAULT_HOOK): called as fault_hook(solver, claim) before each solve.
+    fault_hook: Callable[[Any, writes.JobClaim], None] | None = None
+
+
+class _Db:
+    """Database calls of one job, each in its own session, retried while the database is away."""
+
+    def __init__(self, session_factory: sessionmaker[Session], budget_s: float):
+        self.session_factory, self.budget_s = session_factory, budget_s
+
+    def __call__(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        def once() -> Any:
+            with self.session_factory() as session:
+                return fn(session=session, **kwargs)
+        return retry_db(once, what=fn.__name__, budget_s=self.budget_s)
 
 
 def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
             artifacts: ArtifactStore, worker: Worker | None = None) -> str:
     """Run one job to its end; returns "done", "cancelled", "skipped", "retry" or "failed"."""
     worker = worker or Worker()
-    with session_factory() as session:
-        claim = writes.claim_job(session=session, job_id=job_id, worker_host=worker.host,
-                                 worker_name=worker.name, gpu=worker.gpu)
+    db = _Db(session_factory, worker.db_retry_s)
+    claim = db(writes.claim_job, job_id=job_id, worker_host=worker.host, worker_name=worker.name,
+               gpu=worker.gpu, stale_after_s=worker.stale_after_s)
     if claim is None:
-        log.info("job %s: nothing to do (finished, failed or cancelled)", job_id)
+        log.info("job %s: nothing to do (finished, failed, cancelled, or alive elsewhere)", job_id)
         return "skipped"
     if claim.delivery_count > worker.max_deliveries:
         # Earlier deliveries died without reporting (e.g. the process was killed): give up.
-        return _fail(session_factory, job_id, f"gave up after {claim.delivery_count - 1} "
+        return _fail(db, job_id, f"gave up after {claim.delivery_count - 1} "
                      "deliveries that ended without a result (worker lost?)", final=True)
     try:
-        with _Heartbeat(session_factory, job_id, worker.heartbeat_s), \
+        with _Heartbeat(db, job_id, worker.heartbeat_s), \
                 tempfile.TemporaryDirectory(prefix="arcfarm-resume-") as scratch:
-            result = _solve(claim, session_factory, solver_cache, artifacts, scratch)
+            result = _solve(claim, db, solver_cache, artifacts, scratch, worker)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         log.exception("job %s failed (delivery %d)", job_id, claim.delivery_count)
         error = "".join(traceback.format_exception(exc)).strip()
-        return _fail(session_factory, job_id, error,
-                     final=claim.delivery_count >= worker.max_deliveries)
-    with session_factory() as session:
-        writes.finish_job(session=session, job_id=job_id, result=result)
+        return _fail(db, job_id, error, final=claim.delivery_count >= worker.max_deliveries)
+    db(writes.finish_job, job_id=job_id, result=result)
     return "cancelled" if result.stop_reason == "cancelled" else "done"
 
 
-def _fail(session_factory: sessionmaker[Session], job_id: int, error: str, final: bool) -> str:
-    with session_factory() as session:
-        writes.fail_job(session=session, job_id=job_id, error=error, final=final)
+def _fail(db: _Db, job_id: int, error: str, final: bool) -> str:
+    db(writes.fail_job, job_id=job_id, error=error, final=final)
     return "failed" if final else "retry"
 
 
-def _solve(claim: writes.JobClaim, session_factory: sessionmaker[Session],
-           solver_cache: SolverCache, artifacts: ArtifactStore, scratch: str) -> TaskResult:
+def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts: ArtifactStore,
+           scratch: str, worker: Worker) -> TaskResult:
     config = RunConfig(**claim.config)
     task, _ = parse_task(claim.task_id, claim.task_json)
     solver = solver_cache.get(config)
-    resume = _resume_state(claim, session_factory, artifacts, scratch)
+    if worker.fault_hook is not None:
+        worker.fault_hook(solver, claim)
+    resume = _resume_state(claim, db, artifacts, scratch)
     hooks = LoopHooks(
-        on_epoch=lambda epoch, preds: _persist_epoch(claim, epoch, preds, session_factory,
-                                                     solver, artifacts),
-        should_stop=lambda: not _still_running(claim.job_id, session_factory))
+        on_epoch=lambda epoch, preds: _persist_epoch(claim, epoch, preds, db, solver, artifacts),
+        should_stop=lambda: not db(writes.heartbeat, job_id=claim.job_id))
     return solver.solve(task, config, hooks, resume)
 
 
-def _resume_state(claim: writes.JobClaim, session_factory: sessionmaker[Session],
-                  artifacts: ArtifactStore, scratch: str) -> ResumeState | None:
+def _resume_state(claim: writes.JobClaim, db: _Db, artifacts: ArtifactStore,
+                  scratch: str) -> ResumeState | None:
     """What earlier deliveries committed; None when they committed nothing (start afresh)."""
     if claim.epochs_done < 0:
         return None
-    with session_factory() as session:
-        records = reads.job_records(session=session, job_id=claim.job_id)
-        adapter = _last_adapter(session, claim.job_id, records.epochs_done)
+    records = db(reads.job_records, job_id=claim.job_id)
     adapter_dir = None
-    if adapter is not None:
-        adapter_dir = artifacts.fetch_adapter(adapter.uri, adapter.sha256, scratch)
+    if records.adapter is not None:
+        adapter_dir = artifacts.fetch_adapter(records.adapter.uri, records.adapter.sha256, scratch)
     log.info("job %s: resuming after epoch %d", claim.job_id, records.epochs_done)
     return ResumeState(epochs=records.epochs, predictions=records.predictions,
                        adapter_dir=adapter_dir)
 
 
-def _last_adapter(session: Session, job_id: int, epoch: int) -> Adapter | None:
-    """The adapter row of the job's last committed epoch (epoch 0 has none: the LoRA is fresh)."""
-    return session.scalars(sa.select(Adapter).where(Adapter.job_id == job_id,
-                                                    Adapter.epoch == epoch)).one_or_none()
-
-
 def _persist_epoch(claim: writes.JobClaim, epoch: EpochRecord,
-                   predictions: list[PredictionRecord], session_factory: sessionmaker[Session],
-                   solver: Any, artifacts: ArtifactStore) -> None:
+                   predictions: list[PredictionRecord], db: _Db, solver: Any,
+                   artifacts: ArtifactStore) -> None:
     """Upload the adapter (epochs >= 1 trained one), then record everything in one transaction."""
     adapter = None
     if epoch.epoch >= 1:
         adapter = artifacts.save_adapter(solver.save_adapter, claim.run_id, claim.job_id,
                                          epoch.epoch)
         adapter["lora_config"] = _lora_config(claim.config)
-    with session_factory() as session:
-        writes.record_epoch(session=session, job_id=claim.job_id, epoch=epoch,
-                            predictions=predictions, adapter=adapter)
+    db(writes.record_epoch, job_id=claim.job_id, epoch=epoch, predictions=predictions,
+       adapter=adapter)
 
 
 def _lora_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -162,24 +171,18 @@ def _lora_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in keys if k in config}
 
 
-def _still_running(job_id: int, session_factory: sessionmaker[Session]) -> bool:
-    """Polled at epoch boundaries: a heartbeat that also says whether the job was cancelled."""
-    with session_factory() as session:
-        return writes.heartbeat(session=session, job_id=job_id)
-
-
 class _Heartbeat:
     """A daemon thread that stamps the job's heartbeat every `interval` seconds while it runs."""
 
-    def __init__(self, session_factory: sessionmaker[Session], job_id: int, interval: float):
-        self.session_factory, self.job_id, self.interval = session_factory, job_id, interval
+    def __init__(self, db: _Db, job_id: int, interval: float):
+        self.db, self.job_id, self.interval = db, job_id, interval
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
 
     def _beat(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                with self.session_factory() as session:
+                with self.db.session_factory() as session:  # one try: the next beat is soon
                     writes.heartbeat(session=session, job_id=self.job_id)
             except Exception:  # noqa: BLE001 - a missed beat must not kill the job
                 log.warning("job %s: heartbeat failed", self.job_id, exc_info=True)

@@ -98,7 +98,7 @@ def create_run(*, session: Session, settings: Settings, name: str,
 
 def enqueue_run(*, session: Session, queue: JobQueue, run_id: int) -> int:
     """Send a message for every queued job of the run (after create_run committed)."""
-    jobs = [j for j in reads.queued_jobs(session=session) if j.run_id == run_id]
+    jobs = reads.queued_jobs(session=session, run_id=run_id)
     queue.enqueue([QueuedJob(j.job_id, j.queue, j.priority) for j in jobs])
     return len(jobs)
 

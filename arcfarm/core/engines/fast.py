@@ -208,11 +208,13 @@ class FastEngine:
     is halved and the call carries on."""
 
     def __init__(self, model, tokenizer, max_batch: int = 128, use_cuda_graphs: bool = True,
-                 stop_ids: list[int] | None = None, check_every: int = 16):
+                 stop_ids: list[int] | None = None, check_every: int = 16,
+                 suffix_bucket: int = SUFFIX_BUCKET, batch_size: int | None = None):
         self.model = model
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
+        self.max_batch = batch_size or max_batch  # batch_size: HFEngine's name for it
         self.check_every = check_every
+        self.suffix_bucket = suffix_bucket
         if stop_ids is None:
             from arcfarm.core.model import stop_token_ids
             stop_ids = stop_token_ids(tokenizer)
@@ -344,7 +346,7 @@ class FastEngine:
 
     def _get_state(self, groups: int, m: int, prefix_len: int, new_tokens: int) -> _State:
         st = self._state
-        suffix_cap = math.ceil(new_tokens / SUFFIX_BUCKET) * SUFFIX_BUCKET
+        suffix_cap = math.ceil(new_tokens / self.suffix_bucket) * self.suffix_bucket
         prefix_cap = math.ceil(prefix_len / PREFIX_BUCKET) * PREFIX_BUCKET
         if st is None or st.groups != groups or st.per_group != m or st.prefix_cap < prefix_cap \
                 or st.suffix_cap < suffix_cap:
@@ -366,10 +368,10 @@ class FastEngine:
         st = self._get_state(groups, m, longest, new)
         self._rope_table(longest + st.suffix_cap + 1)
         pb = min(st.prefix_cap, math.ceil(longest / PREFIX_BUCKET) * PREFIX_BUCKET)
-        buckets = math.ceil(max(new - 1, 1) / SUFFIX_BUCKET)
+        buckets = math.ceil(max(new - 1, 1) / self.suffix_bucket)
         if self.use_graphs:
             for b in range(buckets):
-                self._capture(st, layers, pb, (b + 1) * SUFFIX_BUCKET, params)
+                self._capture(st, layers, pb, (b + 1) * self.suffix_bucket, params)
         if self._pending_seed is not None:
             torch.manual_seed(self._pending_seed)
             self._pending_seed = None
@@ -381,7 +383,7 @@ class FastEngine:
         st.finished.copy_(torch.isin(first, self._stop) | pad_rows)
         produced = 1
         for t in range(new - 1):
-            sb = (t // SUFFIX_BUCKET + 1) * SUFFIX_BUCKET
+            sb = (t // self.suffix_bucket + 1) * self.suffix_bucket
             if self.use_graphs:
                 st.graphs[self._key(st, pb, sb, params)].replay()
             else:
