@@ -5,13 +5,16 @@ Route signatures stay short through the Annotated aliases (`SessionDep`, `Settin
 """
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from arcfarm.api.schemas import RunCreate
 from arcfarm.settings import Settings
 from arcfarm.workers.queue import JobQueue
 
@@ -40,6 +43,63 @@ def require_token(settings: Annotated[Settings, Depends(get_settings)],
                             headers={"WWW-Authenticate": "Bearer"})
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of two equal keys; a submission with a task twice is an error."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(f"duplicate key {key!r} in a JSON object (task ids must be unique)")
+        seen[key] = value
+    return seen
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                                f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def run_create_body(request: Request) -> RunCreate:
+    """POST /runs's body: size-limited, strict JSON (no duplicate keys), then RunCreate."""
+    limit = int(request.app.state.settings.max_body_mb * 1024 * 1024)
+    raw = await read_body(request, limit)
+    try:
+        data = json.loads(raw, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            f"request body is not valid JSON: {exc}") from None
+    try:
+        return RunCreate.model_validate(data)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem: `field.path: message`."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+RunCreateDep = Annotated[RunCreate, Depends(run_create_body)]

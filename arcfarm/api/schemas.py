@@ -1,7 +1,7 @@
 """Request and response bodies of the API (Pydantic); the database rows stay in arcfarm.db."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,7 +18,7 @@ class RunCreate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     dataset: str | None = None
-    task_ids: list[str] | None = None
+    task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=1)
     limit: int | None = Field(None, ge=1)
     tasks: dict[str, Any] | None = None
     config: str = Field(min_length=1)
@@ -32,6 +32,9 @@ class RunCreate(BaseModel):
             raise ValueError('give exactly one of "dataset" and "tasks"')
         if self.tasks is not None and (self.task_ids or self.limit):
             raise ValueError('"task_ids" and "limit" select from a "dataset", not from "tasks"')
+        if self.task_ids and len(set(self.task_ids)) != len(self.task_ids):
+            twice = next(t for t in self.task_ids if self.task_ids.count(t) > 1)
+            raise ValueError(f'"task_ids": task {twice!r} is listed twice')
         return self
 
 

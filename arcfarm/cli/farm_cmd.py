@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,76 +91,97 @@ def db_upgrade() -> None:
     typer.echo(f"database at the newest schema: {settings.sqlite_path or 'ARCFARM_DATABASE_URL'}")
 
 
+@db_app.command("grant-reader")
+def db_grant_reader(name: str = typer.Argument(..., help="Role to create or update."),
+                    password: Optional[str] = typer.Option(
+                        None, envvar="ARCFARM_READER_PASSWORD",
+                        help="Its password (default: none, for trust/peer setups).")) -> None:
+    """A PostgreSQL role that may SELECT the four views and nothing else."""
+    from arcfarm.db.engine import make_engine
+    from arcfarm.db.roles import VIEWS, RoleError, grant_reader
+
+    settings = _settings()
+    engine = make_engine(settings.db_url)
+    try:
+        grant_reader(engine, name, password)
+    except RoleError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    finally:
+        engine.dispose()
+    typer.echo(f"role {name}: SELECT on {', '.join(VIEWS)}; nothing else")
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1; anything else (0.0.0.0 included) is reachable from outside."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def api(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8000, help="Port to listen on.")) -> None:
     """Serve the HTTP API (POST /runs, GET /runs/{id}, ...)."""
+    settings = _settings()
+    if not settings.api_token and not is_loopback(host):
+        err.print(f"[red]error:[/red] --host {host} is not a loopback address and "
+                  "ARCFARM_API_TOKEN is not set: set a token before serving the API to a network")
+        raise typer.Exit(2)
     import uvicorn
 
     from arcfarm.api.main import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
-def _gpu_ids(gpus: str) -> list[str | None]:
-    """`none` -> [None] (one CPU worker); `all`/`auto` -> every GPU; `0,1` -> those."""
-    if gpus == "none":
-        return [None]
-    if gpus in ("all", "auto"):
-        found = _visible_gpus()
-        if not found and gpus == "all":
-            raise typer.BadParameter("no GPU found (nvidia-smi -L lists none)", param_hint="--gpus")
-        return found or [None]
-    ids = [g.strip() for g in gpus.split(",") if g.strip()]
-    if not ids or not all(g.isdigit() for g in ids):
-        raise typer.BadParameter(f"{gpus!r} is not none, all or a list like 0,1", param_hint="--gpus")
-    return ids
-
-
-def _visible_gpus() -> list[str | None]:
-    if shutil.which("nvidia-smi") is None:
-        return []
-    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout
-    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
-
-
-def worker_command(gpu: str | None, queue: str, loglevel: str) -> tuple[list[str], dict[str, str]]:
-    """The Celery command line and environment of the worker process for one GPU (or the CPU)."""
-    name = f"gpu{gpu}" if gpu is not None else "cpu"
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": gpu or "",
-           "ARCFARM_WORKER_NAME": f"{name}@{socket.gethostname()}"}
-    cmd = [sys.executable, "-m", "celery", "-A", "arcfarm.workers.celery_app:app", "worker",
-           "--pool", "solo", "--concurrency", "1", "-Q", queue, "-n", f"{name}@%h",
-           "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
-    return cmd, env
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 @app.command()
-def worker(gpus: str = typer.Option("auto", help="none, all, or GPU ids like 0,1 (auto: all "
-                                                 "GPUs, else one CPU worker)."),
-           queue: str = typer.Option("arcfarm", "--queue", "-Q", help="Queue to take jobs from."),
-           loglevel: str = typer.Option("info", help="Celery log level.")) -> None:
-    """Start one solo-pool Celery worker process per GPU, each pinned with CUDA_VISIBLE_DEVICES."""
+def worker(gpus: str = typer.Option("auto", help="none, all, or GPU ids like 0,1 (auto: every "
+                                                 "GPU, else one CPU worker)."),
+           queue: str = typer.Option("arcfarm", "--queue", "-Q",
+                                     help="Queue(s) to take jobs from, comma-separated: h100,l4."),
+           loglevel: str = typer.Option("info", help="Celery log level."),
+           stop_timeout: float = typer.Option(0, min=0, help="On SIGTERM, kill workers still "
+                                              "busy after this many seconds (0: wait for the "
+                                              "epoch boundary however long)."),
+           restart_backoff: float = typer.Option(1.0, min=0.1, help="First restart delay of a "
+                                                 "dead worker (doubles, up to 60 s)."),
+           ) -> None:
+    """Start and supervise one solo-pool Celery worker per GPU (CUDA_VISIBLE_DEVICES=N, named
+    gpuN@host); dead workers are restarted, SIGTERM stops jobs at an epoch boundary and requeues
+    them."""
+    import logging
+
+    from arcfarm.workers import supervisor as sup
+
     settings = _settings()
     if settings.embedded:
         err.print("[red]error:[/red] ARCFARM_BROKER_URL is not set; in embedded mode "
                   "`arcfarm submit` runs the jobs itself")
         raise typer.Exit(2)
-    procs = []
-    for gpu in _gpu_ids(gpus):
-        cmd, env = worker_command(gpu, queue, loglevel)
-        procs.append(subprocess.Popen(cmd, env=env))
-    err.print(f"started {len(procs)} worker process(es) on queue {queue!r}")
-
-    def forward(signum, _frame):
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [p.wait() for p in procs]
-    raise typer.Exit(max(codes, key=abs))
+    queues = [q.strip() for q in queue.split(",") if q.strip()]
+    if not queues or not all(QUEUE_NAME.match(q) for q in queues):
+        raise typer.BadParameter(f"{queue!r}: queue names are letters, digits, _ . : -",
+                                 param_hint="--queue")
+    try:
+        ids = sup.gpu_ids(gpus)
+    except sup.GpuError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--gpus") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor: %(message)s")
+    specs = sup.worker_specs(ids, ",".join(queues), loglevel)
+    err.print(f"starting {len(specs)} worker(s) on queue(s) {','.join(queues)}: "
+              + ", ".join(s.name for s in specs))
+    supervisor = sup.Supervisor(specs, on_lost=sup.requeue_lost(settings),
+                                backoff_s=restart_backoff, stop_timeout_s=stop_timeout or None)
+    raise typer.Exit(supervisor.run())
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -321,8 +338,9 @@ def export(run: int = typer.Argument(..., help="Run id."),
 def reconcile(stale_after: Optional[float] = typer.Option(
         None, min=1, help="Seconds without a heartbeat before a running job counts as lost "
                           "(default ARCFARM_STALE_AFTER_S).")) -> None:
-    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale
-    (embedded mode: run them here)."""
+    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale,
+    unless their message already waits in the broker (embedded mode: run them here). Workers
+    also do this every ARCFARM_RECONCILE_S seconds."""
     from arcfarm.workers import submit as svc
     from arcfarm.workers.queue import make_queue
 

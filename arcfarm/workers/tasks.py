@@ -3,18 +3,24 @@
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
 pool for every later job). A failed job with deliveries left is sent again to the same queue.
+When the worker is ready, a Reconciler thread starts (arcfarm.workers.reconciler).
 """
 from __future__ import annotations
 
+import importlib
 import os
 import socket
+import threading
 from functools import cache
+from typing import Any, Callable
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
+from arcfarm.workers.reconciler import Reconciler
 from arcfarm.workers.runner import SolverCache, Worker, run_job as _run_job
 
 
@@ -24,18 +30,58 @@ def context() -> dict:
     settings = get_settings()
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES") or None
     return {
-        "session_factory": make_session_factory(make_engine(settings.db_url)),
+        "session_factory": _session_factory(settings.db_url),
         "solver_cache": SolverCache(),
         "artifacts": ArtifactStore(settings.artifacts),
         "worker": Worker(name=os.environ.get("ARCFARM_WORKER_NAME", f"worker@{socket.gethostname()}"),
                          gpu=gpu, heartbeat_s=settings.heartbeat_s,
-                         max_deliveries=settings.max_deliveries),
+                         max_deliveries=settings.max_deliveries,
+                         stale_after_s=settings.stale_after_s, db_retry_s=settings.db_retry_s,
+                         fault_hook=_load_hook(settings.fault_hook), stopping=SHUTDOWN),
     }
+
+
+@cache
+def _session_factory(url: str):
+    return make_session_factory(make_engine(url))
+
+
+def _load_hook(spec: str | None) -> Callable[..., Any] | None:
+    """ARCFARM_FAULT_HOOK=`module:function` (tests only), imported once per worker process."""
+    if not spec:
+        return None
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+_reconciler: list[Reconciler] = []
+
+
+@worker_ready.connect
+def _start_reconciler(**_: Any) -> None:
+    settings = get_settings()
+    _reconciler.append(Reconciler(settings, _session_factory(settings.db_url)).start())
+
+
+@worker_shutdown.connect
+def _stop_reconciler(**_: Any) -> None:
+    while _reconciler:
+        _reconciler.pop().stop()
+
+
+# Set by Celery's SIGTERM/SIGINT handler (warm shutdown); the runner then stops the job at the
+# next epoch boundary and puts it back in the queue instead of running it to its end.
+SHUTDOWN = threading.Event()
+
+
+@worker_shutting_down.connect
+def _shutting_down(**_: Any) -> None:
+    SHUTDOWN.set()
 
 
 @shared_task(name="arcfarm.run_job", bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
     outcome = _run_job(int(job_id), **context())
-    if outcome == "retry":
+    if outcome in ("retry", "released"):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
     return outcome

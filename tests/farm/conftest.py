@@ -31,7 +31,9 @@ REDIS_SERVER = os.environ.get("ARCFARM_TEST_REDIS", "redis://127.0.0.1:6379")
 @pytest.fixture(scope="session")
 def pg_url():
     name = f"arcfarm_test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    # pre-ping: the reliability tests restart PostgreSQL while this engine is still pooled.
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
+                             pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = f"{PG_SERVER}/{name}"

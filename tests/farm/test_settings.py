@@ -52,12 +52,13 @@ def test_celery_config():
 
 
 def test_worker_command_pins_one_gpu():
-    from arcfarm.cli.farm_cmd import _gpu_ids, worker_command
+    from arcfarm.workers.supervisor import gpu_ids, worker_specs
 
-    assert _gpu_ids("none") == [None] and _gpu_ids("0, 2") == ["0", "2"]
-    cmd, env = worker_command("2", "gpu-queue", "info")
-    assert env["CUDA_VISIBLE_DEVICES"] == "2"
-    assert cmd[cmd.index("-n") + 1] == "gpu2@%h" and cmd[cmd.index("-Q") + 1] == "gpu-queue"
+    assert gpu_ids("none") == [None] and gpu_ids("0, 2") == ["0", "2"]
+    spec, = worker_specs(["2"], "gpu-queue", host="h")
+    cmd, env = spec.argv, spec.env
+    assert env["CUDA_VISIBLE_DEVICES"] == "2" and env["ARCFARM_WORKER_NAME"] == "gpu2@h"
+    assert cmd[cmd.index("-n") + 1] == "gpu2@h" and cmd[cmd.index("-Q") + 1] == "gpu-queue"
     assert cmd[cmd.index("--pool") + 1] == "solo" and cmd[cmd.index("--concurrency") + 1] == "1"
-    cmd, env = worker_command(None, "q", "info")
-    assert env["CUDA_VISIBLE_DEVICES"] == "" and cmd[cmd.index("-n") + 1] == "cpu@%h"
+    spec, = worker_specs([None], "q", host="h")
+    assert spec.env["CUDA_VISIBLE_DEVICES"] == "" and spec.argv[spec.argv.index("-n") + 1] == "cpu@h"

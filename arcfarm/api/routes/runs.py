@@ -4,7 +4,8 @@ POST /runs writes the run and its jobs in one transaction, then enqueues one mes
 (should the broker be down then, the run is still created, with "enqueued": false, and
 `arcfarm reconcile` sends its messages later).
 Bad tasks or configs are 422 with a message naming the task (or config key) and the field;
-nothing is stored then. Unknown runs are 404.
+a body that is not JSON is 400, one over ARCFARM_MAX_BODY_MB is 413; nothing is stored then.
+Unknown runs are 404.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from arcfarm.api.deps import QueueDep, SessionDep, SettingsDep
+from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
 from arcfarm.api.schemas import Cancelled, RunCreate, RunCreated
 from arcfarm.core.config import CONFIG_DIR, ConfigError, resolve_config_path
 from arcfarm.core.datasets import NAMED_DATASETS
@@ -25,8 +26,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RunCreated)
-def create_run(body: RunCreate, session: SessionDep, queue: QueueDep,
+_RUN_CREATE_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": RunCreate.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RunCreated,
+             openapi_extra=_RUN_CREATE_BODY)
+def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
                settings: SettingsDep) -> RunCreated:
     if body.dataset is not None:
         dataset, tasks = _named_dataset(body)

@@ -11,6 +11,7 @@ the same prompts, n, params and batch size give the same samples on the same har
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 import torch
 
@@ -32,6 +33,8 @@ class HFEngine:
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.stop_ids = stop_token_ids(tokenizer)
+        # Tests: called with each batch's size before it is decoded (e.g. to raise an OOM).
+        self.fault_hook: Callable[[int], None] | None = None
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams,
                  adapter: AdapterRef | None = None) -> list[list[Completion]]:
@@ -44,6 +47,8 @@ class HFEngine:
         with self._adapter_context(adapter), torch.inference_mode():
             for start in range(0, len(rows), self.batch_size):
                 batch = rows[start:start + self.batch_size]
+                if self.fault_hook is not None:
+                    self.fault_hook(len(batch))
                 for p, completion in zip(batch, self._generate_batch([encoded[p] for p in batch], params)):
                     results[p].append(completion)
         return results

@@ -1,0 +1,350 @@
+"""`arcfarm bench scale`: what the queue and the database cost per job, and how far they scale.
+
+    arcfarm bench scale --json                 # (a) 8/16/32/64 stand-in workers, real Postgres + Redis
+    arcfarm bench scale --quick --json         # (a) 2/4 workers, short tasks (CI)
+    arcfarm bench scale --gpu --json           # (b) tasks/hour with 1 and 2 GPUs (GPU machine only)
+
+(a) simulated: needs ARCFARM_DATABASE_URL and ARCFARM_BROKER_URL. It starts the largest level's
+number of real Celery workers (arcfarm.bench.scale_worker: solo pool, the runner's database
+calls with rows of the real size, a sleep where the GPU would work); worker i listens on the
+queue of every level larger than i, so one start serves all levels. For each level it queues a
+run of `jobs_per_worker` jobs per worker, largest first, and measures per job: database time
+(every write the runner makes: claim, 4 heartbeats, 4 epochs of 128 predictions, 3 adapter rows,
+attempts), queue time (the gap between a worker's jobs: ack, fetch, deliver), and their sum as
+a fraction of the task. At 60-second tasks the per-job overhead is the same, plus one heartbeat
+per ARCFARM_HEARTBEAT_S. A level "saturates" when its overhead exceeds twice the smallest
+level's: Postgres or Redis (or this machine's cores, shared with every worker) is the limit.
+
+(b) gpu: needs no database or broker. N processes, one per GPU (CUDA_VISIBLE_DEVICES set before
+torch is imported), each builds the bench's Llama-3.1-8B-shaped random model and the fast
+engine/trainer (arcfarm.bench.gpu_bench) and takes tasks from one multiprocessing queue: each task
+is 128 + 3x128 predictions with 3 rounds of synthetic training. tasks/hour for 1 and N workers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+DATE = "2026-11-26"
+DEFAULT_OUT = Path("bench/results") / f"scale-{DATE}.json"
+
+
+@dataclass
+class SimPlan:
+    levels: tuple[int, ...] = (8, 16, 32, 64)
+    task_s: float = 2.0
+    jobs_per_worker: int = 3
+
+
+QUICK = SimPlan(levels=(2, 4), task_s=1.0, jobs_per_worker=2)
+
+
+# --- (a) simulated workers -------------------------------------------------------------------
+
+def _tasks(n: int, seed: int) -> list:
+    """n distinct ARC-shaped tasks (3 train pairs and a test input of 6..12 cells a side)."""
+    import random
+
+    from arcfarm.core.tasks import parse_task
+
+    rng = random.Random(seed)
+
+    def grid(side):
+        return [[rng.randrange(10) for _ in range(side)] for _ in range(side)]
+    out = []
+    for i in range(n):
+        side = rng.randrange(6, 13)
+        obj = {"train": [{"input": grid(side), "output": grid(side)} for _ in range(3)],
+               "test": [{"input": grid(side)}]}
+        out.append(parse_task(f"scale-{seed}-{i}", obj)[0])
+    return out
+
+
+def _start_workers(n: int, levels: tuple[int, ...], prefix: str, bench_dir: Path,
+                   env: dict[str, str]) -> list[subprocess.Popen]:
+    procs = []
+    for i in range(n):
+        queues = ",".join(f"{prefix}-{level}" for level in levels if i < level)
+        child_env = {**env, "ARCFARM_BENCH_DIR": str(bench_dir),
+                     "ARCFARM_WORKER_NAME": f"bench{i}@{os.uname().nodename}",
+                     "CUDA_VISIBLE_DEVICES": ""}
+        cmd = [sys.executable, "-m", "celery", "-A", "arcfarm.bench.scale_worker:app", "worker",
+               "--pool", "solo", "--concurrency", "1", "-Q", queues, "-n", f"bench{i}@%h",
+               "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        procs.append(subprocess.Popen(cmd, env=child_env, stdout=subprocess.DEVNULL,
+                                      stderr=open(bench_dir / f"worker-{i}.log", "w")))
+    return procs
+
+
+def _wait(condition: Callable[[], Any], timeout: float, what: str, procs=()) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"a bench worker exited while waiting for {what}")
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir: Path,
+           procs, log) -> dict:
+    """Queue one run for this level's workers, wait for it, summarise its jobs' timings."""
+    import sqlalchemy as sa
+
+    from arcfarm.core.config import load_config
+    from arcfarm.db import reads, writes
+    from arcfarm.workers.celery_app import make_celery, message_priority
+
+    n_jobs = level * plan.jobs_per_worker
+    with sessions() as s:
+        size0 = s.scalar(sa.text("SELECT pg_database_size(current_database())"))
+        run_id = writes.create_run(session=s, name=f"scale-{level}", config=load_config("tiny-cpu")
+                                   .model_dump(mode="json"), model="standin", code_version="bench",
+                                   dataset="scale", tasks=[(t, None) for t in _tasks(n_jobs, level)],
+                                   queue=f"{prefix}-{level}")
+        jobs = [j for j in reads.queued_jobs(session=s) if j.run_id == run_id]
+    app = make_celery(settings)
+    t0 = time.time()
+    with app.producer_or_acquire() as producer:
+        for j in jobs:  # largest expected cost first, as enqueue_run sends them
+            app.send_task("arcfarm.bench.standin_job", args=[j.job_id, plan.task_s],
+                          queue=j.queue, priority=message_priority(0), producer=producer)
+    app.close()
+
+    def finished():
+        with sessions() as s:
+            return s.scalar(sa.text("SELECT count(*) FROM jobs WHERE run_id = :r AND status = 'done'"),
+                            {"r": run_id}) == n_jobs
+    _wait(finished, 60 + 4 * plan.task_s * plan.jobs_per_worker * 10, f"level {level}", procs)
+    makespan = time.time() - t0
+    with sessions() as s:
+        size1 = s.scalar(sa.text("SELECT pg_database_size(current_database())"))
+    ids = {j.job_id for j in jobs}
+    rows = [{**r, "worker": f.stem} for f in bench_dir.glob("*.jsonl")
+            for r in map(json.loads, f.read_text().splitlines()) if r["job_id"] in ids]
+    return _summarise(level, plan, rows, makespan, (size1 - size0) / n_jobs, log)
+
+
+def _gaps(rows: list[dict]) -> list[float]:
+    """Per worker (file), the idle time between one job's end and the next one's start."""
+    by_worker: dict[int, list[dict]] = {}
+    for r in rows:
+        by_worker.setdefault(r["worker"], []).append(r)
+    gaps = []
+    for jobs in by_worker.values():
+        jobs.sort(key=lambda r: r["start"])
+        gaps += [b["start"] - a["end"] for a, b in zip(jobs, jobs[1:])]
+    return gaps
+
+
+def _summarise(level: int, plan: SimPlan, rows: list[dict], makespan: float,
+               bytes_per_job: float, log) -> dict:
+    from arcfarm.settings import get_settings
+
+    db_ms = [1000 * r["db_s"] for r in rows]
+    gaps_ms = [1000 * g for g in _gaps(rows)]
+    from arcfarm.bench.scale_worker import EPOCHS
+
+    heartbeat_ms = statistics.mean(1000 * r["db_by_call_s"].get("heartbeat", 0) / EPOCHS for r in rows)
+    by_call = {name: round(statistics.mean(1000 * r["db_by_call_s"].get(name, 0) for r in rows), 1)
+               for name in ("claim_job", "heartbeat", "record_epoch", "finish_job")}
+    db_mean = statistics.mean(db_ms)
+    queue_mean = statistics.mean(gaps_ms) if gaps_ms else 0.0
+    overhead = db_mean + queue_mean
+    extra_beats = 60.0 / get_settings().heartbeat_s  # the heartbeat thread, over a 60 s task
+    overhead_60 = overhead + extra_beats * heartbeat_ms
+    ideal = plan.jobs_per_worker * plan.task_s
+    out = {"workers": level, "jobs": len(rows), "task_s": plan.task_s,
+           "db_ms_per_job": round(db_mean, 1), "db_ms_p95": round(_p95(db_ms), 1),
+           "db_ms_by_call": by_call,
+           "queue_ms_per_job": round(queue_mean, 1), "queue_ms_p95": round(_p95(gaps_ms), 1),
+           "overhead_ms_per_job": round(overhead, 1),
+           "overhead_fraction_at_task_s": round(overhead / (1000 * plan.task_s), 4),
+           "overhead_ms_per_job_60s": round(overhead_60, 1),
+           "overhead_fraction_60s": round(overhead_60 / 60_000, 5),
+           "jobs_per_s": round(len(rows) / makespan, 2), "makespan_s": round(makespan, 2),
+           "ideal_makespan_s": ideal, "pg_bytes_per_job": int(bytes_per_job)}
+    log(f"{level:3d} workers: db {db_mean:7.1f} ms/job, queue {queue_mean:6.1f} ms/job, "
+        f"{100 * overhead / (1000 * plan.task_s):5.2f}% of a {plan.task_s:g} s task, "
+        f"{100 * overhead_60 / 60_000:6.3f}% of a 60 s task; {out['jobs_per_s']} jobs/s")
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(0.95 * len(values)))]
+
+
+def run_simulated(plan: SimPlan, log=print, workdir: Path | None = None) -> dict:
+    """Part (a) against $ARCFARM_DATABASE_URL and $ARCFARM_BROKER_URL (both required)."""
+    import tempfile
+
+    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.settings import SettingsError, get_settings
+
+    settings = get_settings()
+    if settings.embedded or not settings.database_url:
+        raise SettingsError("bench scale needs ARCFARM_DATABASE_URL and ARCFARM_BROKER_URL")
+    engine = make_engine(settings.db_url)
+    sessions = make_session_factory(engine)
+    prefix = f"arcfarm-bench-{secrets.token_hex(3)}"
+    with tempfile.TemporaryDirectory(prefix="arcfarm-scale-", dir=workdir) as tmp:
+        bench_dir = Path(tmp)
+        top = max(plan.levels)
+        t0 = time.monotonic()
+        procs = _start_workers(top, plan.levels, prefix, bench_dir, dict(os.environ))
+        try:
+            _wait(lambda: len(list(bench_dir.glob("ready-*"))) >= top, 60 + 3 * top,
+                  f"{top} workers to start", procs)
+            log(f"{top} stand-in workers ready in {time.monotonic() - t0:.1f} s")
+            levels = [_level(settings, sessions, n, plan, prefix, bench_dir, procs, log)
+                      for n in plan.levels]
+        finally:
+            _stop(procs)
+            _forget_queues(settings, prefix)
+            engine.dispose()
+    return _simulated_result(plan, levels)
+
+
+def _forget_queues(settings, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.broker_url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def _simulated_result(plan: SimPlan, levels: list[dict]) -> dict:
+    """Headline: the smallest level (least contention for this machine's cores); saturation: the
+    first level whose per-job overhead is over twice the smallest level's."""
+    first = levels[0]
+    saturated = next((lv["workers"] for lv in levels
+                      if lv["overhead_ms_per_job"] > 2 * first["overhead_ms_per_job"]), None)
+    healthy = [lv for lv in levels if saturated is None or lv["workers"] < saturated]
+    return {
+        "workers": first["workers"],
+        "overhead_ms_per_job": first["overhead_ms_per_job"],
+        "overhead_fraction_60s": first["overhead_fraction_60s"],
+        "task_s": plan.task_s, "jobs_per_worker": plan.jobs_per_worker,
+        "saturated_at_workers": saturated,
+        "max_workers_unsaturated_measured": healthy[-1]["workers"],
+        # At 60 s tasks each worker asks 1/60 jobs/s of Postgres+Redis; the best throughput
+        # measured before saturation bounds how many such workers this machine can feed.
+        "max_workers_60s_estimate": int(max(lv["jobs_per_s"] for lv in healthy) * 60),
+        "levels": levels,
+    }
+
+
+# --- (b) GPUs --------------------------------------------------------------------------------
+
+def _gpu_worker(gpu: str, tasks, results, small: bool) -> None:
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before torch is imported in this process
+    from arcfarm.bench import gpu_bench as gb
+
+    shape = gb.SMALL if small else gb.Shape()
+    model = gb.build_model(small)
+    tokenizer = gb.bench_tokenizer()
+    trainer = gb.make_trainer(model, tokenizer)
+    engine = gb.FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[])
+    import random
+
+    examples = gb.synthetic_examples(tokenizer, random.Random(3), 2 * shape.examples_per_round,
+                                     shape.example_prompt, shape.example_response)
+    per = shape.predictions_per_round
+    plan = [(per, 0)] + [(per, shape.examples_per_round)] * 3
+    gb.run_task(trainer, engine, shape, [(per, 0), (per, 1)], examples, lambda m: None)  # warm-up
+    results.put(("ready", gpu, None))
+    while (task := tasks.get()) is not None:
+        out = gb.run_task(trainer, engine, shape, plan, examples, lambda m: None)
+        results.put(("done", gpu, {"task": task, **out}))
+
+
+def run_gpu(gpus: list[str], n_tasks: int = 8, small: bool = False, log=print) -> dict:
+    """tasks/hour with 1 worker, then with len(gpus) workers (one per GPU), same task list."""
+    counts = sorted({1, len(gpus)})
+    return {"gpus": gpus, "tasks": n_tasks, "model": "small random Llama" if small else
+            "Llama-3.1-8B architecture, random bf16",
+            "runs": [_gpu_run(gpus[:k], n_tasks, small, log) for k in counts]}
+
+
+def _gpu_run(gpus: list[str], n_tasks: int, small: bool, log) -> dict:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    procs = [ctx.Process(target=_gpu_worker, args=(g, tasks, results, small)) for g in gpus]
+    for p in procs:
+        p.start()
+    for _ in gpus:  # model built and warmed up everywhere before the clock starts
+        results.get()
+    t0 = time.perf_counter()
+    for i in range(n_tasks):
+        tasks.put(i)
+    for _ in gpus:
+        tasks.put(None)
+    done = [results.get()[2] for _ in range(n_tasks)]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    per_hour = n_tasks / wall * 3600
+    log(f"{len(gpus)} worker(s): {n_tasks} tasks in {wall:.1f} s = {per_hour:.1f} tasks/hour")
+    return {"workers": len(gpus), "wall_s": round(wall, 2), "tasks_per_hour": round(per_hour, 2),
+            "task_s": [t["seconds"] for t in done]}
+
+
+# --- results ---------------------------------------------------------------------------------
+
+def write(path: Path, simulated: dict | None = None, gpu: dict | None = None,
+          gpu_reason: str | None = None) -> dict:
+    """Merge this run's parts into the result file; a part not run keeps its old value."""
+    old = json.loads(path.read_text()) if path.exists() else {}
+    result = {"date": DATE, "machine": machine(), "simulated": old.get("simulated"),
+              "gpu": old.get("gpu"), **({"gpu_reason": old["gpu_reason"]} if "gpu_reason" in old else {})}
+    if simulated is not None:
+        result["simulated"], result["machine"] = simulated, machine()
+    if gpu is not None:
+        result["gpu"] = gpu
+        result.pop("gpu_reason", None)
+    elif result["gpu"] is None:
+        result["gpu_reason"] = gpu_reason or "not run: needs a machine with 2 GPUs"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": sys.version.split()[0]}

@@ -1,0 +1,64 @@
+"""Synthetic farm history in bulk, for `arcfarm bench farm`: thousands of jobs, millions of
+predictions, written server-side (multi-row INSERT ... SELECT generate_series), PostgreSQL only.
+
+    run_id = synthetic_run(session=s, jobs=10_000, predictions_per_job=0, status="queued")
+
+The rows are shaped like real ones (every NOT NULL column filled, small JSON values); they are
+for timing queries, not for reading.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from arcfarm.db.models import utcnow
+
+
+def synthetic_run(*, session: Session, jobs: int, predictions_per_job: int = 0,
+                  status: str = "queued", tag: str = "bench") -> int:
+    """A run of `jobs` jobs over as many new one-cell tasks, each with `predictions_per_job`
+    predictions in 4 epochs; jobs are `status` ("queued", or "done" with attempts)."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise NotImplementedError("synthetic_run needs PostgreSQL")
+    now = utcnow()
+    run_id = session.execute(sa.text(
+        "INSERT INTO runs (name, config, model, code_version, status, dataset, queue, priority, "
+        "created_at) VALUES (:tag, '{}', 'synthetic', 'bench', :status, :tag, 'bench', 0, :now) "
+        "RETURNING id"), {"tag": tag, "status": "running" if status == "done" else "queued",
+                          "now": now}).scalar_one()
+    session.execute(sa.text(
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
+        "SELECT CAST(:ds AS TEXT), 't' || g, md5(CAST(:ds AS TEXT) || g), "
+        "'{\"train\": [{\"input\": [[1]], \"output\": [[2]]}], \"test\": [{\"input\": [[3]]}]}' "
+        "FROM generate_series(1, :n) g"), {"ds": f"{tag}-{run_id}", "n": jobs})
+    session.execute(sa.text(
+        "INSERT INTO jobs (run_id, task_pk, status, queued_at, expected_cost, seconds, epochs_done) "
+        "SELECT :run, t.id, CAST(:status AS TEXT), :now, 3, CASE WHEN CAST(:status AS TEXT) = 'done' THEN 10.0 END, "
+        "CASE WHEN CAST(:status AS TEXT) = 'done' THEN 3 ELSE -1 END FROM tasks t WHERE t.dataset = :ds"),
+        {"run": run_id, "status": status, "now": now, "ds": f"{tag}-{run_id}"})
+    if predictions_per_job:
+        _predictions(session, run_id, predictions_per_job)
+    if status == "done":
+        session.execute(sa.text(
+            "INSERT INTO attempts (job_id, test_index, attempt_1, attempt_2, correct) "
+            "SELECT id, 0, '[[2]]', '[[3]]', id % 3 = 0 FROM jobs WHERE run_id = :run"),
+            {"run": run_id})
+    session.commit()
+    return run_id
+
+
+def _predictions(session: Session, run_id: int, per_job: int) -> None:
+    session.execute(sa.text(
+        "INSERT INTO predictions (job_id, epoch, sample_index, augmentation, prompt_tokens, "
+        "completion_tokens, response, code, code_hash, train_outputs, test_outputs, grid_errors, "
+        "error, train_correct, train_total, pixel_score, passes_train, output_fingerprint, "
+        "test_correct, seconds) "
+        "SELECT j.id, g * 4 / :n, g, '{\"dihedral\": 0}', 300, 120, 'def transform(g): ...', "
+        "'def transform(g): ...', md5(g::text), '[[[2]]]', '[[[3]]]', '[null, null]', "
+        "CASE WHEN g % 5 = 0 THEN 'syntax' END, g % 2, 1, 0.5, g % 7 = 0, md5((g % 50)::text), "
+        "g % 11 = 0, 0.01 "
+        "FROM jobs j CROSS JOIN generate_series(0, :n - 1) g WHERE j.run_id = :run"),
+        {"run": run_id, "n": per_job})
+    # What record_epoch keeps up to date (migration 0002), set here in one statement.
+    session.execute(sa.text("UPDATE jobs SET n_predictions = :n WHERE run_id = :run"),
+                    {"run": run_id, "n": per_job})

@@ -1,0 +1,160 @@
+"""Fixtures of the reliability tests: a throwaway PostgreSQL database, an empty Redis db of our
+own, real `celery worker` processes (tiny CPU model) that a test may kill, and the API on them.
+
+Nothing is mocked. Faults are real where they can be (SIGKILL, FLUSHDB, a PostgreSQL restart,
+a full tmpfs) and injected through ARCFARM_FAULT_HOOK=reliability_hooks:install where they
+cannot on a CPU (CUDA out of memory, a model that crashes).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from arcfarm.db import migrate
+from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.settings import get_settings
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+PG_SERVER = os.environ.get("ARCFARM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REDIS_SERVER = os.environ.get("ARCFARM_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def create_database() -> str:
+    name = f"arcfarm_test_{secrets.token_hex(6)}"
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = f"{PG_SERVER}/{name}"
+    migrate.upgrade(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def rel_pg_url():
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def rel_redis_url():
+    """An empty Redis db (we FLUSHDB it in one test, so it must be nobody else's)."""
+    for db in [*range(15, 0, -1)]:
+        client = redis.Redis.from_url(f"{REDIS_SERVER}/{db}")
+        if client.set("arcfarm-reliability-owner", str(os.getpid()), nx=True) and client.dbsize() == 1:
+            client.close()
+            break
+        client.close()
+    else:
+        pytest.skip("no empty Redis db left for the reliability tests")
+    url = f"{REDIS_SERVER}/{db}"
+    yield url
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def rel_session_factory(rel_pg_url):
+    engine = make_engine(rel_pg_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def farm_env(pg_url: str, redis_url: str, home: Path, **overrides: str) -> dict[str, str]:
+    """ARCFARM_* of a farm whose lost jobs are noticed within seconds."""
+    env = {"ARCFARM_DATABASE_URL": pg_url, "ARCFARM_BROKER_URL": redis_url,
+           "ARCFARM_ARTIFACTS": str(home / "artifacts"), "ARCFARM_HOME": str(home),
+           "ARCFARM_HEARTBEAT_S": "0.5", "ARCFARM_STALE_AFTER_S": "4",
+           "ARCFARM_RECONCILE_S": "1", "ARCFARM_VISIBILITY_TIMEOUT_S": "3600",
+           "ARCFARM_FAULT_HOOK": "reliability_hooks:install"}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def rel_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reliability-home")
+
+
+@pytest.fixture(scope="session")
+def rel_env(rel_pg_url, rel_redis_url, rel_home) -> dict[str, str]:
+    return farm_env(rel_pg_url, rel_redis_url, rel_home)
+
+
+@pytest.fixture(scope="session")
+def rel_client(rel_env):
+    from fastapi.testclient import TestClient
+
+    from arcfarm.api.main import create_app
+
+    with TestClient(create_app(get_settings(rel_env))) as c:
+        yield c
+
+
+class WorkerProcess:
+    """`celery worker --pool solo` in its own process group (so SIGKILL takes its sandbox too)."""
+
+    def __init__(self, env: dict[str, str], queue: str, name: str, log: Path):
+        self.name, self.log = name, log
+        base = {k: v for k, v in os.environ.items() if not k.startswith("ARCFARM_")}
+        base.update(env, CUDA_VISIBLE_DEVICES="", ARCFARM_WORKER_NAME=name,
+                    PYTHONPATH=os.pathsep.join([str(HERE), base.get("PYTHONPATH", "")]))
+        cmd = [str(Path(sys.executable).parent / "celery"), "-A", "arcfarm.workers.celery_app:app",
+               "worker", "--pool", "solo", "--concurrency", "1", "-Q", queue,
+               "-n", f"{name}-{queue}@%h", "--loglevel", "info", "--without-gossip",
+               "--without-mingle", "--without-heartbeat"]
+        with log.open("w") as out:
+            self.proc = subprocess.Popen(cmd, env=base, cwd=ROOT, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the worker and its sandbox, as a lost machine."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self) -> str:
+        return self.log.read_text()[-4000:] if self.log.exists() else ""
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    started: list[WorkerProcess] = []
+
+    def start(env: dict[str, str], queue: str, name: str) -> WorkerProcess:
+        worker = WorkerProcess(env, queue, name, tmp_path / f"{name}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,162 @@
+"""Bad input, through the API and the CLI: every malformed submission is refused with a 4xx (exit
+code 2 on the command line) and a message naming what is wrong, and nothing is stored."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from arcfarm.cli.main import app
+from reliability_helpers import FLIP, row_counts
+
+QUEUE = "arcfarm-rel-nobody"  # no worker listens: a wrongly accepted run would just sit there
+
+
+def _body(**changes) -> dict:
+    body = {"name": "bad", "tasks": {"flip": copy.deepcopy(FLIP)}, "config": "tiny-cpu",
+            "queue": QUEUE}
+    body.update(changes)
+    return body
+
+
+def _grid(where: str, grid) -> dict:
+    """The flip task with the grid at `where` ("train.0.input") replaced."""
+    t = copy.deepcopy(FLIP)
+    part, index, field = where.split(".")
+    t[part][int(index)][field] = grid
+    return _body(tasks={"flip": t})
+
+
+def _raw(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+FLIP_JSON = json.dumps(FLIP)
+# name: (raw body, status, words the message must contain)
+BAD = {
+    "not JSON": (b'{"tasks": ', 400, ["not valid JSON"]),
+    "empty body": (b"", 400, ["not valid JSON"]),
+    "not UTF-8": (b"\xff\xfe\x00", 400, ["not valid JSON"]),
+    "JSON array": (b"[1, 2]", 422, ["dictionary"]),
+    "duplicate task id": (('{"config": "tiny-cpu", "tasks": {"a": %s, "a": %s}}'
+                           % (FLIP_JSON, FLIP_JSON)).encode(), 422, ["duplicate key 'a'"]),
+    "no tasks": (_raw(_body(tasks={})), 422, ["non-empty"]),
+    "tasks a list": (_raw(_body(tasks=[FLIP])), 422, ["tasks"]),
+    "task a number": (_raw(_body(tasks={"t": 5})), 422, ["task 't'"]),
+    "no train key": (_raw(_body(tasks={"t": {"test": FLIP["test"]}})), 422, ["'t'", "train"]),
+    "empty train": (_raw(_body(tasks={"t": {"train": [], "test": FLIP["test"]}})), 422,
+                    ["'t'", "no train pairs"]),
+    "empty test": (_raw(_body(tasks={"t": {"train": FLIP["train"], "test": []}})), 422,
+                   ["'t'", "no test inputs"]),
+    "ragged rows": (_raw(_grid("train.0.input", [[1, 2], [3]])), 422, ["train[0].input"]),
+    "colour 10": (_raw(_grid("test.0.input", [[10]])), 422, ["test[0].input"]),
+    "colour -1": (_raw(_grid("train.1.output", [[-1]])), 422, ["train[1].output"]),
+    "colour 1.5": (_raw(_grid("train.0.output", [[1.5]])), 422, ["train[0].output"]),
+    "colour true": (_raw(_grid("train.0.input", [[True]])), 422, ["train[0].input"]),
+    "colour '1'": (_raw(_grid("train.0.input", [["1"]])), 422, ["train[0].input"]),
+    "31x31 grid": (_raw(_grid("train.0.input", [[0] * 31] * 31)), 422, ["train[0].input"]),
+    "no rows": (_raw(_grid("test.0.input", [])), 422, ["test[0].input"]),
+    "grid a string": (_raw(_grid("train.0.input", "abc")), 422, ["train[0].input"]),
+    "task id too long": (_raw(_body(tasks={"x" * 300: FLIP})), 422, ["longer than 200"]),
+    "unknown dataset": (_raw({"dataset": "arc-agi-9/nope", "config": "tiny-cpu"}), 422,
+                        ["arc-agi-9/nope"]),
+    "dataset a server path": (_raw({"dataset": "/etc", "config": "tiny-cpu"}), 422,
+                              ["not a named dataset"]),
+    "task not in dataset": (_raw({"dataset": "arc-agi-1/training", "task_ids": ["nope"],
+                                  "config": "tiny-cpu"}), 422, ["'nope'"]),
+    "task listed twice": (_raw({"dataset": "arc-agi-1/training", "config": "tiny-cpu",
+                                "task_ids": ["007bbfb7", "007bbfb7"]}), 422, ["listed twice"]),
+    "unknown config key": (_raw(_body(overrides={"max_epoch": 2})), 422, ["max_epoch"]),
+    "negative budget": (_raw(_body(overrides={"time_budget_s": -5})), 422, ["time_budget_s"]),
+    "negative predictions": (_raw(_body(overrides={"initial_predictions": -1})), 422,
+                             ["initial_predictions"]),
+    "wrong type in config": (_raw(_body(overrides={"max_epochs": "three"})), 422, ["max_epochs"]),
+    "overrides a list": (_raw(_body(overrides=[1])), 422, ["overrides"]),
+    "unknown config": (_raw(_body(config="no-such-config")), 422, ["no-such-config"]),
+    "config outside configs/": (_raw(_body(config="/etc/hostname")), 422, ["bundled"]),
+    "priority 11": (_raw(_body(priority=11)), 422, ["priority"]),
+    "priority a word": (_raw(_body(priority="high")), 422, ["priority"]),
+    "unknown field": (_raw(_body(colour="blue")), 422, ["colour"]),
+    "dataset and tasks": (_raw(_body(dataset="arc-agi-1/training")), 422, ["exactly one"]),
+    "neither": (_raw({"config": "tiny-cpu"}), 422, ["exactly one"]),
+    "empty name": (_raw(_body(name="")), 422, ["name"]),
+    "queue with a space": (_raw(_body(queue="a b")), 422, ["queue"]),
+    "limit 0": (_raw({"dataset": "arc-agi-1/training", "config": "tiny-cpu", "limit": 0}), 422,
+                ["limit"]),
+    "config a number": (_raw(_body(config=5)), 422, ["config"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_api_refuses_bad_input_and_stores_nothing(case, rel_client, rel_session_factory):
+    raw, status, words = BAD[case]
+    before = row_counts(rel_session_factory)
+    r = rel_client.post("/runs", content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, str)
+    for word in words:
+        assert word in detail, detail
+    assert row_counts(rel_session_factory) == before
+
+
+def test_api_refuses_a_50_mb_body_with_413(rel_client, rel_session_factory):
+    before = row_counts(rel_session_factory)
+    body = _raw(_body(name="x" * (50 * 1024 * 1024)))
+    r = rel_client.post("/runs", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "exceeds the limit" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: counted as it streams
+        for _ in range(50):
+            yield b"x" * (1024 * 1024)
+    r = rel_client.post("/runs", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert row_counts(rel_session_factory) == before
+
+
+def test_api_still_accepts_a_good_body(rel_client):
+    r = rel_client.post("/runs", json=_body(name="good"))
+    assert r.status_code == 201, r.text
+    rel_client.post(f"/runs/{r.json()['run_id']}/cancel")
+
+
+def _bad_files(tmp_path):
+    (tmp_path / "broken.json").write_text('{"train": [')
+    colour = copy.deepcopy(FLIP)
+    colour["test"][0]["input"] = [[12]]
+    (tmp_path / "colour.json").write_text(json.dumps(colour))
+    (tmp_path / "flip.json").write_text(json.dumps(FLIP))
+    return tmp_path
+
+
+CLI_BAD = {
+    "invalid JSON file": (["--tasks", "{d}/broken.json"], ["cannot read JSON"]),
+    "missing file": (["--tasks", "{d}/nope.json"], ["no such file"]),
+    "colour 12": (["--tasks", "{d}/colour.json"], ["test[0].input"]),
+    "unknown key": (["--tasks", "{d}/flip.json", "--set", "max_epoch=1"], ["max_epoch"]),
+    "--set without =": (["--tasks", "{d}/flip.json", "--set", "max_epochs"], ["key=value"]),
+    "negative budget": (["--tasks", "{d}/flip.json", "--set", "time_budget_s=-1"],
+                        ["time_budget_s"]),
+    "unknown dataset": (["--dataset", "arc-agi-7/x"], ["arc-agi-7/x"]),
+    "task not in dataset": (["--dataset", "arc-agi-1/training", "--task", "nope"], ["'nope'"]),
+    "dataset and tasks": (["--dataset", "arc-agi-1/training", "--tasks", "{d}/flip.json"],
+                          ["exactly one"]),
+    "priority 10": (["--tasks", "{d}/flip.json", "--priority", "10"], ["priority"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_BAD))
+def test_cli_refuses_bad_input_and_stores_nothing(case, tmp_path, rel_env, rel_session_factory):
+    args, words = CLI_BAD[case]
+    folder = _bad_files(tmp_path)
+    args = [a.format(d=folder) for a in args]
+    before = row_counts(rel_session_factory)
+    result = CliRunner().invoke(app, ["submit", "--config", "tiny-cpu", "--queue", QUEUE, *args],
+                                env=rel_env)
+    assert result.exit_code == 2, result.output
+    text = " ".join((result.output + getattr(result, "stderr", "")).split())
+    for word in words:
+        assert word in text, text
+    assert row_counts(rel_session_factory) == before

@@ -1,0 +1,73 @@
+"""Fixtures of the scaling tests: the farm tests' throwaway PostgreSQL database, Redis db and
+queue name (tests/farm/conftest.py, loaded here under another name), plus `start_supervisor`,
+which runs `arcfarm worker` as a real process tree on the CPU.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FARM = Path(__file__).resolve().parents[1] / "farm"
+sys.path.insert(0, str(FARM))  # farm_helpers
+
+_spec = importlib.util.spec_from_file_location("arcfarm_farm_fixtures", FARM / "conftest.py")
+_farm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_farm)
+pg_url, redis_url, queue_name = _farm.pg_url, _farm.redis_url, _farm.queue_name
+farm_env, farm_settings, session_factory = _farm.farm_env, _farm.farm_settings, _farm.session_factory
+ROOT = _farm.ROOT
+
+STARTED = re.compile(r"(\S+@\S+): started, pid (\d+), CUDA_VISIBLE_DEVICES='(\d*)'")
+
+
+class SupervisorProc:
+    """An `arcfarm worker` process; its log says which child has which pid."""
+
+    def __init__(self, proc: subprocess.Popen, log: Path):
+        self.proc, self.log = proc, log
+
+    def starts(self) -> list[tuple[str, int, str]]:
+        """(name, pid, CUDA_VISIBLE_DEVICES) of every child start, oldest first."""
+        return [(m[0], int(m[1]), m[2]) for m in STARTED.findall(self.log.read_text())]
+
+    def pid_of(self, name: str) -> int:
+        return [pid for n, pid, _ in self.starts() if n == name][-1]
+
+    def stop(self, timeout: float = 90) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # its children get SIGTERM (PR_SET_PDEATHSIG)
+            return self.proc.wait()
+
+
+@pytest.fixture
+def start_supervisor(farm_env, tmp_path):
+    """start_supervisor(gpus, queues, fake_gpus=None) -> SupervisorProc; all stopped afterwards."""
+    started: list[SupervisorProc] = []
+
+    def start(gpus: str, queues: str, fake_gpus: int | None = None) -> SupervisorProc:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARCFARM_")}
+        env.update(farm_env, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")  # 2 workers, 2 cores
+        if fake_gpus is not None:
+            env["ARCFARM_FAKE_GPUS"] = str(fake_gpus)
+        log = tmp_path / f"supervisor-{len(started)}.log"
+        cmd = [sys.executable, "-m", "arcfarm.cli", "worker", "--gpus", gpus, "-Q", queues,
+               "--restart-backoff", "0.5"]
+        with log.open("w") as out:
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        started.append(SupervisorProc(proc, log))
+        return started[-1]
+
+    yield start
+    for sup in started:
+        sup.stop()
