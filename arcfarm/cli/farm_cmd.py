@@ -35,11 +35,8 @@ err = Console(stderr=True)
 db_app = typer.Typer(no_args_is_help=True, help="The farm's database.")
 app.add_typer(db_app, name="db")
 
-DEMO_VALUES = {"max_epochs": 1}  # on top of configs/tiny-cpu.yaml
-DEMO_FALLBACK = {"model": "builtin:tiny", "engine": "hf", "dtype": "float32", "device": "cpu",
-                 "initial_predictions": 8, "predictions_per_epoch": 4, "max_epochs": 1,
-                 "samples_per_prompt": 4, "max_new_tokens": 128, "lora_rank": 8,
-                 "lora_alpha": 16, "max_seq_len": 4096}
+# Toy tasks the committed toy model was not trained on (synth seed 11), Kaggle layout.
+DEMO_TASKS = Path(__file__).resolve().parents[2] / "data" / "demo" / "toy_challenges.json"
 TERMINAL_RUN = ("done", "failed", "cancelled")
 
 
@@ -373,25 +370,30 @@ def _drain_embedded(settings: Settings) -> dict[int, str]:
 # --- demo ------------------------------------------------------------------------------------
 
 @app.command()
-def demo(dataset: str = typer.Option("arc-agi-1/training", help="Where the tasks come from."),
-         n_tasks: int = typer.Option(3, "--tasks", min=1, help="How many (the smallest) tasks.")) -> None:
-    """Run a few small ARC tasks end to end on the tiny CPU model, all in this process."""
+def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
+                                       help="How many of the smallest ARC-AGI-1 training tasks to add."),
+         config: str = typer.Option("toy-cpu", help="Config file or bundled name.")) -> None:
+    """Run the main job end to end in this process: the committed toy model on a few ARC-format
+    tasks (data/demo/) plus the smallest real ARC tasks, recorded in SQLite."""
+    from arcfarm.core.config import load_config
     from arcfarm.core.datasets import load_taskset
     from arcfarm.core.model_source import resolve_model_path
     from arcfarm.workers import submit as svc
 
     settings = _settings().model_copy(update={"database_url": None, "broker_url": None})
-    os.environ.setdefault("ARCFARM_HOME", str(settings.home))  # where builtin:tiny is built
+    os.environ.setdefault("ARCFARM_HOME", str(settings.home))
     with _errors():
-        cfg = _demo_config()
+        cfg = load_config(config)
         err.print(f"model: {resolve_model_path(cfg.model)}")
-        taskset = load_taskset(dataset)
-        chosen = sorted(taskset.tasks, key=_task_size)[:n_tasks]
+        toy = load_taskset(str(DEMO_TASKS))
+        arc = load_taskset("arc-agi-1/training")
+        chosen = [(t, toy.solutions.get(t.id)) for t in toy.tasks]
+        chosen += [(t, arc.solutions.get(t.id))
+                   for t in sorted(arc.tasks, key=_task_size)[:arc_tasks]]
         with _session(settings) as session:
             run_id = svc.create_run(session=session, settings=settings, name="demo",
-                                    dataset=taskset.name, config=cfg,
-                                    tasks=[(t, taskset.solutions.get(t.id)) for t in chosen])
-    err.print(f"run {run_id}: {len(chosen)} tasks from {dataset}: {', '.join(t.id for t in chosen)}")
+                                    dataset="demo", config=cfg, tasks=chosen)
+    err.print(f"run {run_id}: {len(chosen)} tasks: {', '.join(t.id for t, _ in chosen)}")
     path = run_embedded(settings, run_id, len(chosen))
     with _session(settings) as session:
         from arcfarm.db import reads
@@ -400,16 +402,8 @@ def demo(dataset: str = typer.Option("arc-agi-1/training", help="Where the tasks
     typer.echo(f"\nsubmission: {path}\n"
                f"database:   {settings.sqlite_path}\n"
                f"look:       arcfarm status {run_id}\n"
-               f"            sqlite3 {settings.sqlite_path} "
-               f"\"SELECT * FROM task_results WHERE run_id = {run_id}\"")
-
-
-def _demo_config():
-    from arcfarm.core.config import bundled_configs, load_config
-
-    if "tiny-cpu" in bundled_configs():
-        return load_config("tiny-cpu", values=DEMO_VALUES)
-    return load_config(values=DEMO_FALLBACK)
+               f"            sqlite3 {settings.sqlite_path} \"SELECT task_id, status, "
+               f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"")
 
 
 def _task_size(task) -> int:

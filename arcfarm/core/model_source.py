@@ -1,5 +1,8 @@
 """Where a config's `model` points: a local directory, a hub id, or `builtin:tiny`.
 
+A relative directory is looked up from the working directory, then from the repository root, so
+`model: models/toy` (the committed toy model) works from anywhere in a checkout.
+
 `builtin:tiny` is the random-init test model (arcfarm.core.tiny_model), built on first use under
 $ARCFARM_HOME/models/tiny (default ./.arcfarm) so a fresh machine needs no download.
 """
@@ -9,6 +12,7 @@ import os
 from pathlib import Path
 
 BUILTIN_PREFIX = "builtin:"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def arcfarm_home() -> Path:
@@ -17,6 +21,9 @@ def arcfarm_home() -> Path:
 
 def resolve_model_path(name: str) -> str:
     if not name.startswith(BUILTIN_PREFIX):
+        in_repo = REPO_ROOT / name
+        if not Path(name).exists() and not Path(name).is_absolute() and in_repo.is_dir():
+            return str(in_repo)
         return name
     which = name[len(BUILTIN_PREFIX):]
     if which != "tiny":
