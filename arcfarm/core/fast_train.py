@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from arcfarm.core.trainer import LoraSettings, LoraTrainer
+from arcfarm.core.trainer import LoraSettings, LoraTrainer, is_out_of_memory
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _LEVELS = (0, 4, 2, 1)  # checkpoint no layer, every 4th, every 2nd, all
@@ -71,7 +71,9 @@ class FastLoraTrainer(LoraTrainer):
             self._set_checkpointing(level)
             try:
                 return self._fast_step(input_ids, labels, mask, optimizer)
-            except torch.OutOfMemoryError:
+            except RuntimeError as exc:
+                if not is_out_of_memory(exc):
+                    raise
                 for p in self._params.values():
                     p.grad = None
                 torch.cuda.empty_cache()

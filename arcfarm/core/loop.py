@@ -21,6 +21,7 @@ import hashlib
 import logging
 import math
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -40,18 +41,15 @@ from arcfarm.core.relabel import relabel_prediction, select_for_training
 from arcfarm.core.sandbox import Executor, ProgramRun, RunResult
 from arcfarm.core.scoring import Candidate, fingerprint, score_train, select_attempts
 from arcfarm.core.tasks import Task
-from arcfarm.core.trainer import LoraSettings, LoraTrainer, TrainExample
+from arcfarm.core.trainer import LoraSettings, LoraTrainer, TrainExample, is_out_of_memory
 
 log = logging.getLogger(__name__)
 TRAIN_OOM_HALVINGS = 3
+SAMPLER_RELEASE_FREE_FRACTION = 0.4  # free GPU memory below this share -> drop the sampler's caches
 
 
 class SamplingOutOfMemory(RuntimeError):
     """Sampling ran out of memory even one sequence at a time."""
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.OutOfMemoryError)
 
 
 def _batch_attr(engine) -> str:
@@ -106,14 +104,22 @@ class Solver:
     def __init__(self, config: RunConfig):
         self.config = config
         self.structure = _structure(config)
-        self.model, self.tokenizer = load_model(resolve_model_path(config.model),
-                                                dtype=config.dtype, device=config.device)
-        self.trainer = LoraTrainer(self.model, self.tokenizer, lora_settings(config))
+        model_path = resolve_model_path(config.model)
+        self.model, self.tokenizer = load_model(model_path, dtype=config.dtype, device=config.device)
+        on_gpu = next(self.model.parameters()).device.type == "cuda"
+        trainer_class = LoraTrainer
+        if on_gpu:  # chunked loss, no checkpointing unless needed, fused AdamW: bench/results/gpu-*
+            from arcfarm.core.fast_train import FastLoraTrainer as trainer_class
+        self.trainer = trainer_class(self.model, self.tokenizer, lora_settings(config))
         kind = config.engine
         if kind == "auto":
             kind = "fast" if torch.cuda.is_available() else "hf"
+        # vLLM loads its own copy of the weights and takes adapters as files of at most its rank.
+        extra = {}
+        if kind == "vllm":
+            extra = {"model_path": model_path, "max_lora_rank": config.lora_rank}
         self.engine = make_engine(kind, self.trainer.model, self.tokenizer,
-                                  batch_size=config.sample_batch_size)
+                                  batch_size=config.sample_batch_size, **extra)
         self.executor = Executor(workers=config.exec_workers or None,
                                  timeout_s=config.exec_timeout_s, memory_mb=config.exec_memory_mb)
 
@@ -125,6 +131,8 @@ class Solver:
 
     def close(self) -> None:
         self.executor.close()
+        if hasattr(self.engine, "close"):  # vLLM: its engine process
+            self.engine.close()
 
     def __enter__(self) -> "Solver":
         return self
@@ -138,7 +146,11 @@ class Solver:
         if not self.compatible(config):
             raise ValueError("config differs from the Solver's in model, engine, LoRA structure "
                              "or sandbox limits; build a new Solver for it")
-        return _TaskRun(self, task, config, hooks or LoopHooks(), resume).run()
+        run = _TaskRun(self, task, config, hooks or LoopHooks(), resume)
+        try:
+            return run.run()
+        finally:
+            run.close()
 
 
 class _TaskRun:
@@ -152,6 +164,11 @@ class _TaskRun:
         self.epochs: list[EpochRecord] = list(self.resume.epochs)
         self.trained: set[str] = set()
         self.started = time.perf_counter()
+        self.adapter_tmp: tempfile.TemporaryDirectory | None = None  # see _adapter_path
+
+    def close(self) -> None:
+        if self.adapter_tmp is not None:
+            self.adapter_tmp.cleanup()
 
     def run(self) -> TaskResult:
         trainer = self.s.trainer
@@ -216,16 +233,35 @@ class _TaskRun:
     def _train(self, examples: list[TrainExample]):
         """Train; after an out-of-memory, again with half the batch tokens (a few times)."""
         trainer = self.s.trainer
-        report = trainer.train(examples)
-        for _ in range(TRAIN_OOM_HALVINGS):
-            if report.error is None or not report.error.startswith("OutOfMemoryError") \
-                    or trainer.settings.batch_tokens <= 1:
-                break
-            trainer.settings.batch_tokens = max(1, trainer.settings.batch_tokens // 2)
-            log.warning("task %s: training out of memory; retrying with batch_tokens=%d",
-                        self.task.id, trainer.settings.batch_tokens)
+        self._free_sampler_memory()
+        engine = self.s.engine
+        if hasattr(engine, "before_training"):  # e.g. vLLM's sleep mode gives the GPU back
+            engine.before_training()
+        try:
             report = trainer.train(examples)
+            for _ in range(TRAIN_OOM_HALVINGS):
+                if report.error is None or not report.error.startswith("OutOfMemoryError") \
+                        or trainer.settings.batch_tokens <= 1:
+                    break
+                trainer.settings.batch_tokens = max(1, trainer.settings.batch_tokens // 2)
+                log.warning("task %s: training out of memory; retrying with batch_tokens=%d",
+                            self.task.id, trainer.settings.batch_tokens)
+                report = trainer.train(examples)
+        finally:
+            if hasattr(engine, "after_training"):
+                engine.after_training()
         return report
+
+    def _free_sampler_memory(self) -> None:
+        """The fast engine keeps its KV caches and CUDA graphs between calls (no re-capture per
+        epoch); at the longest prompts they and training do not fit in 80 GB together
+        (bench/results/gpu-*: CUBLAS_STATUS_ALLOC_FAILED), so give them back when memory is tight."""
+        release = getattr(self.s.engine, "release", None)
+        if release is None or not torch.cuda.is_available():
+            return
+        free, total = torch.cuda.mem_get_info()
+        if free < SAMPLER_RELEASE_FREE_FRACTION * total:
+            release()
 
     def _relabel(self, source_epoch: int) -> list[TrainExample]:
         chosen = select_for_training([r for r in self.records if r.epoch == source_epoch],
@@ -255,7 +291,9 @@ class _TaskRun:
         rng = random.Random(_derived_seed(self.cfg.seed, self.task.id, epoch, "aug"))
         augs = augmentations_for(n_prompts, rng, permute_background=self.cfg.permute_background)
         prompts = [render_prompt(self.s.tokenizer, aug.apply_task(self.task)) for aug in augs]
-        adapter = None if epoch == 0 else AdapterRef(f"{self.task.id}", epoch, None)
+        adapter = None
+        if epoch > 0:
+            adapter = AdapterRef(f"{self.task.id}", epoch, self._adapter_path(epoch))
         params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
                                 max_new_tokens=self.cfg.max_new_tokens,
                                 seed=_derived_seed(self.cfg.seed, self.task.id, epoch, "sample"))
@@ -265,6 +303,17 @@ class _TaskRun:
             out = list(out) + list(self._generate(prompts[full:], rest, params, adapter, epoch))
         return [(aug, c) for aug, comps in zip(augs, out) for c in comps]
 
+    def _adapter_path(self, epoch: int) -> str | None:
+        """Engines in another process (vLLM) read the LoRA from disk: save this epoch's adapter to
+        a fresh directory under the task's temporary folder. In-process engines need no copy."""
+        if not getattr(self.s.engine, "needs_adapter_path", False):
+            return None
+        if self.adapter_tmp is None:
+            self.adapter_tmp = tempfile.TemporaryDirectory(prefix="arcfarm-adapter-")
+        directory = f"{self.adapter_tmp.name}/epoch-{epoch}"
+        self.s.trainer.save(directory)
+        return directory
+
     def _generate(self, prompts: list[str], n: int, params: SamplingParams,
                   adapter: AdapterRef | None, epoch: int) -> list[list[Completion]]:
         """engine.generate; out of memory halves the engine's batch and tries again, down to 1."""
@@ -273,7 +322,7 @@ class _TaskRun:
             try:
                 return engine.generate(prompts, n, params, adapter)
             except Exception as exc:
-                if not _is_oom(exc):
+                if not is_out_of_memory(exc):
                     raise
                 size = getattr(engine, attr, None) or 1
                 if size <= 1:

@@ -70,6 +70,13 @@ class _Sequence:
     labels: list[int]
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA out of memory, including cuBLAS failing to allocate its workspace (which torch raises
+    as a plain RuntimeError when the caching allocator holds everything)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "CUBLAS_STATUS_ALLOC_FAILED" in str(exc))
+
+
 class LoraTrainer:
     """Owns the peft wrapper around the base model and the optimizer over its LoRA weights."""
 
@@ -147,7 +154,8 @@ class LoraTrainer:
         try:
             loss, steps, tokens = self._run_epochs(batches, self._get_optimizer())
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
-            error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            name = "OutOfMemoryError" if is_out_of_memory(exc) else type(exc).__name__
+            error = f"{name}: {str(exc)[:500]}"
         finally:
             self.model.eval()
         if error is not None:

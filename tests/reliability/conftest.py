@@ -8,7 +8,6 @@ cannot on a CPU (CUDA out of memory, a model that crashes).
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -16,35 +15,14 @@ from pathlib import Path
 
 import pytest
 import redis
-import sqlalchemy as sa
 
-from arcfarm.db import migrate
 from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import get_settings
 
+from reliability_db import PG_SERVER, REDIS_SERVER, create_database, drop_database, farm_env  # noqa: F401
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PG_SERVER = os.environ.get("ARCFARM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-REDIS_SERVER = os.environ.get("ARCFARM_TEST_REDIS", "redis://127.0.0.1:6379")
-
-
-def create_database() -> str:
-    name = f"arcfarm_test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = f"{PG_SERVER}/{name}"
-    migrate.upgrade(url)
-    return url
-
-
-def drop_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -77,17 +55,6 @@ def rel_session_factory(rel_pg_url):
     engine = make_engine(rel_pg_url)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def farm_env(pg_url: str, redis_url: str, home: Path, **overrides: str) -> dict[str, str]:
-    """ARCFARM_* of a farm whose lost jobs are noticed within seconds."""
-    env = {"ARCFARM_DATABASE_URL": pg_url, "ARCFARM_BROKER_URL": redis_url,
-           "ARCFARM_ARTIFACTS": str(home / "artifacts"), "ARCFARM_HOME": str(home),
-           "ARCFARM_HEARTBEAT_S": "0.5", "ARCFARM_STALE_AFTER_S": "4",
-           "ARCFARM_RECONCILE_S": "1", "ARCFARM_VISIBILITY_TIMEOUT_S": "3600",
-           "ARCFARM_FAULT_HOOK": "reliability_hooks:install"}
-    env.update(overrides)
-    return env
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arcfarm.cli.main import app
-from conftest import PG_SERVER
+from reliability_db import PG_SERVER
 
 
 @pytest.mark.slow

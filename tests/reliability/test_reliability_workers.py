@@ -14,7 +14,7 @@ import secrets
 import pytest
 import redis
 
-from conftest import farm_env
+from reliability_db import farm_env
 from reliability_helpers import (no_duplicates, row_counts, rows, run_finished, submit, task,
                                  wait_for)
 
@@ -177,7 +177,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     from arcfarm.api.main import create_app
     from arcfarm.db.engine import make_engine, make_session_factory
     from arcfarm.settings import get_settings
-    from conftest import create_database, drop_database
+    from reliability_db import create_database, drop_database
 
     version = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()
     if not shutil.which("pg_ctlcluster") or not version:

@@ -5,15 +5,14 @@ from arcfarm.core.engines.base import AdapterRef, Completion, Engine, SamplingPa
 
 __all__ = ["AdapterRef", "Completion", "Engine", "SamplingParams", "make_engine"]
 
-# Engines not built yet, and the extra that will bring what they need.
-_MISSING = {
-    "vllm": "the vLLM engine is not implemented yet (it will need `pip install arcfarm[vllm]`)",
-}
+_KINDS = ("auto", "hf", "fast", "vllm")
 
 
 def make_engine(kind: str, model, tokenizer, **kw) -> Engine:
     """`hf` = transformers `generate` (HFEngine), `fast` = FastEngine (Llama models; CUDA graphs on
-    CUDA, eager on CPU); keyword arguments go to the engine. `auto` = `fast` on CUDA, else `hf`."""
+    CUDA, eager on CPU), `vllm` = VLLMEngine (the `arcfarm[vllm]` extra; it loads its own copy of
+    the weights from `model_path=`, default `model.config._name_or_path`, in the model's dtype);
+    keyword arguments go to the engine. `auto` = `fast` on CUDA, else `hf`."""
     if kind == "auto":
         kind = "fast" if next(model.parameters()).device.type == "cuda" else "hf"
     if kind == "fast":
@@ -22,6 +21,23 @@ def make_engine(kind: str, model, tokenizer, **kw) -> Engine:
     if kind == "hf":
         from arcfarm.core.engines.hf import HFEngine
         return HFEngine(model, tokenizer, **kw)
-    if kind in _MISSING:
-        raise NotImplementedError(f"engine {kind!r}: {_MISSING[kind]}")
-    raise ValueError(f"unknown engine {kind!r}; choose one of auto, hf, fast, {', '.join(_MISSING)}")
+    if kind == "vllm":
+        return _vllm_engine(model, tokenizer, **kw)
+    raise ValueError(f"unknown engine {kind!r}; choose one of {', '.join(_KINDS)}")
+
+
+def _vllm_engine(model, tokenizer, model_path: str | None = None, batch_size: int | None = None,
+                 **kw) -> Engine:
+    """vLLM schedules its own batches (`max_num_seqs`), so the loop's `batch_size` is dropped."""
+    try:  # not a bare `import vllm`: that finds any folder named vllm, e.g. tests/vllm
+        from vllm import LLM  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"engine 'vllm' needs vLLM: pip install arcfarm[vllm] ({exc})") from exc
+    from arcfarm.core.engines.vllm_engine import VLLMEngine
+
+    model_path = model_path or getattr(model.config, "_name_or_path", None)
+    if not model_path:
+        raise ValueError("engine 'vllm' needs the model's directory or hub id: pass model_path=")
+    # Sample in the precision the trainer trains in (vLLM's CPU build would pick bfloat16).
+    kw.setdefault("dtype", str(next(model.parameters()).dtype).removeprefix("torch."))
+    return VLLMEngine(model_path, tokenizer, **kw)

@@ -482,7 +482,6 @@ class FastEngine:
     def _step(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
         """One decode step for every row: feed st.tokens at slot st.step, sample the next token."""
         spec = self.spec
-        B = st.rows
         pos = st.pos_base + st.step
         cos, sin = self._cos[pos][:, None, :], self._sin[pos][:, None, :]
         x = F.embedding(st.tokens, self._core.embed_tokens.weight)  # [B, hidden]

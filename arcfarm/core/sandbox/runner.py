@@ -16,7 +16,6 @@ classes of those modules); the executor recycles workers periodically to bound t
 """
 from __future__ import annotations
 
-import builtins
 import gc
 import io
 import random
