@@ -34,7 +34,7 @@ $(VLLM_STAMP): pyproject.toml
 	touch $(VLLM_STAMP)
 
 vllm-test: $(VLLM_STAMP)
-	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm
+	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_engine
 
 demo: $(STAMP)
 	$(BIN)/arcfarm demo

@@ -90,7 +90,7 @@ def test_adapter_on_a_plain_model_is_an_error(model_tok):
 
 
 def _vllm_installed() -> bool:
-    try:  # a bare `import vllm` would find tests/vllm as a namespace package
+    try:  # the LLM class itself: a stray folder named vllm would satisfy a bare import
         from vllm import LLM  # noqa: F401
     except ImportError:
         return False
@@ -99,7 +99,7 @@ def _vllm_installed() -> bool:
 
 def test_engines_name_what_is_missing(model_tok):
     model, tok = model_tok
-    if not _vllm_installed():  # the optional extra; tests/vllm covers the engine
+    if not _vllm_installed():  # the optional extra; tests/vllm_engine covers the engine
         with pytest.raises(ImportError, match=r"pip install arcfarm\[vllm\]"):
             make_engine("vllm", model, tok)
     with pytest.raises(ValueError, match="unknown engine"):

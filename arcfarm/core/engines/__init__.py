@@ -29,7 +29,7 @@ def make_engine(kind: str, model, tokenizer, **kw) -> Engine:
 def _vllm_engine(model, tokenizer, model_path: str | None = None, batch_size: int | None = None,
                  **kw) -> Engine:
     """vLLM schedules its own batches (`max_num_seqs`), so the loop's `batch_size` is dropped."""
-    try:  # not a bare `import vllm`: that finds any folder named vllm, e.g. tests/vllm
+    try:  # not a bare `import vllm`: that would accept any folder named vllm on the path
         from vllm import LLM  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"engine 'vllm' needs vLLM: pip install arcfarm[vllm] ({exc})") from exc

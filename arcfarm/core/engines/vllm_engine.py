@@ -112,7 +112,7 @@ class VLLMEngine:
         # sample's stream distinct while the same seed still repeats the same samples.
         seed = None if params.seed is None else params.seed + index * n
         return VSamplingParams(
-            n=n, temperature=max(params.temperature, 0.0), top_p=params.top_p, top_k=0,
+            n=n, temperature=max(params.temperature, 0.0), top_p=params.top_p,
             max_tokens=params.max_new_tokens, seed=seed, stop_token_ids=list(self.stop_ids),
             detokenize=False)  # decoded here with the arcfarm tokenizer, as HFEngine does
 

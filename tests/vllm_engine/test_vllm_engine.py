@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-# Not a bare "vllm": that would find this very folder as a namespace package.
+# Not a bare "vllm": any folder of that name on the path would satisfy it.
 pytest.importorskip("vllm.lora.request", reason="vLLM is the arcfarm[vllm] extra; run make vllm-test")
 
 from arcfarm.core.config import load_config  # noqa: E402
