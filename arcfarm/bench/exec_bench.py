@@ -17,13 +17,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from arcfarm.bench.machine import cpu_model, git_commit
 
 from arcfarm.bench.exec_programs import FLIP, IDENTITY, LOOP, MIX, SIGNAL_IGNORING_LOOP
 
@@ -99,25 +100,8 @@ def _overrun(ex, code: str, inputs, repeats: int) -> float:
 
 
 def machine_info() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "cpu_model": cpu, "python": platform.python_version(),
+    return {"platform": platform.platform(), "cpu_model": cpu_model(), "python": platform.python_version(),
             "numpy": np.__version__, "git_commit": git_commit(), "date": date.today().isoformat()}
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def run(quick: bool = False, log=print) -> dict:

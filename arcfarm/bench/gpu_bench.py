@@ -17,16 +17,15 @@ from __future__ import annotations
 import gc
 import json
 import math
-import os
 import random
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from arcfarm.bench.machine import git_commit
 from arcfarm.core.engines.base import AdapterRef, SamplingParams
 from arcfarm.core.engines.fast import FastEngine
 from arcfarm.core.fast_train import ALL_LINEAR, FastLoraTrainer
@@ -323,16 +322,6 @@ def device_info() -> dict:
     name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
             "peft": peft.__version__, "git_commit": git_commit(), "date": DATE}
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        if out.returncode == 0:
-            return out.stdout.strip()
-    except OSError:
-        pass
-    return os.environ.get("ARCFARM_GIT_COMMIT", "unknown")
 
 
 def slug(name: str) -> str:

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from arcfarm.bench.machine import cpu_model, git_commit
+
 DATE = "2026-11-26"
 DEFAULT_OUT = Path("bench/results") / f"scale-{DATE}.json"
 
@@ -339,12 +341,4 @@ def write(path: Path, simulated: dict | None = None, gpu: dict | None = None,
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": sys.version.split()[0]}
+    return {"cpu": cpu_model(), "git_commit": git_commit(), "cores": os.cpu_count(), "python": sys.version.split()[0]}

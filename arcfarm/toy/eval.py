@@ -17,7 +17,6 @@ pass@n against predictions spent that `plot` draws.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from arcfarm.bench.machine import git_commit
 from arcfarm.core.config import RunConfig, load_config
 from arcfarm.core.tasks import Task, parse_task
 from arcfarm.toy.synth import load_jsonl
@@ -201,15 +201,6 @@ def device_name(device: str) -> str:
     if device != "cpu" and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
 # -- the plot -------------------------------------------------------------------------------------

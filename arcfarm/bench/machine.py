@@ -1,0 +1,29 @@
+"""What every benchmark result records about where it ran: CPU model, git commit."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def git_commit() -> str:
+    """HEAD of the checkout this code runs from; on a machine without git (the GPU machines get a
+    copy of the tree) the caller may pass it in ARCFARM_GIT_COMMIT."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return os.environ.get("ARCFARM_GIT_COMMIT", "unknown")
