@@ -23,7 +23,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # model and engine
-    model: str = "models/tiny"
+    model: str = "builtin:tiny"
     engine: Literal["auto", "hf", "fast", "vllm"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: str = "auto"
