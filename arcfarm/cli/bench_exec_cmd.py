@@ -1,12 +1,12 @@
 """`arcfarm bench exec`: sandbox throughput, timeout overrun and pool start (arcfarm.bench.exec_bench)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from arcfarm.cli.bench_output import emit, progress_log
 from arcfarm.cli.main import bench_app
 
 
@@ -19,13 +19,6 @@ def bench_exec(
     """Trivial and BARC-mix runs/s through the sandbox vs an unsandboxed multiprocessing.Pool."""
     from arcfarm.bench import exec_bench
 
-    log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
+    log = progress_log(json_out)
     result = exec_bench.run(quick=quick, log=log)
-    text = json.dumps(result, indent=2)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    if json_out:
-        typer.echo(text)
-    elif out is not None:
-        typer.echo(f"wrote {out}")
+    emit(result, json_out, out)

@@ -1,12 +1,12 @@
 """`arcfarm bench farm`: enqueue and status-query speed of the farm (arcfarm.bench.farm_bench)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from arcfarm.cli.bench_output import emit, progress_log
 from arcfarm.cli.main import bench_app
 
 
@@ -23,13 +23,6 @@ def bench_farm(
     """POST /runs of 400 tasks, GET /runs/{id} with 10k queued jobs and with 1M predictions."""
     from arcfarm.bench import farm_bench
 
-    log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
+    log = progress_log(json_out)
     result = farm_bench.run(quick=quick, pg_server=pg, redis_url=redis_url, log=log)
-    text = json.dumps(result, indent=2)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    if json_out:
-        typer.echo(text)
-    elif out is not None:
-        typer.echo(f"wrote {out}")
+    emit(result, json_out, out)

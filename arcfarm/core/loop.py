@@ -338,8 +338,8 @@ class _TaskRun:
     def _execute(self, epoch: int, batch: list[tuple[Augmentation, Completion]]
                  ) -> list[PredictionRecord]:
         codes = [extract_code(c.text) for _, c in batch]
-        runs = [ProgramRun(code, aug.apply_task(self.task).all_inputs())
-                for code, (aug, _) in zip(codes, batch)]
+        inputs = {aug: aug.apply_task(self.task).all_inputs() for aug, _ in batch}  # once per prompt
+        runs = [ProgramRun(code, inputs[aug]) for code, (aug, _) in zip(codes, batch)]
         results = self.s.executor.run(runs)
         first_index = len(self.records)
         return [self._record(epoch, first_index + i, aug, comp, code, res)
