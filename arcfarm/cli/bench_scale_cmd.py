@@ -20,7 +20,11 @@ def bench_scale(
     gpu: bool = typer.Option(False, "--gpu", help="Part (b): tasks/hour on 1 and N GPUs (no "
                                                   "database or broker needed)."),
     gpus: str = typer.Option("0,1", help="GPU ids for --gpu."),
+    counts: Optional[str] = typer.Option(None, help="Worker counts for --gpu, e.g. 1,2,4 (default 1 and all)."),
     tasks: int = typer.Option(8, min=1, help="Tasks for --gpu."),
+    rounds: int = typer.Option(4, min=1, help="Rounds per task for --gpu."),
+    predictions: int = typer.Option(128, min=1, help="Predictions per round for --gpu."),
+    examples: int = typer.Option(90, min=1, help="Training examples per round for --gpu."),
     small: bool = typer.Option(False, "--small", help="--gpu with a small random model (CPU ok)."),
     out: Path = typer.Option(Path("bench/results/scale-2026-11-26.json"), "--out",
                              help="Result file (the part run is merged in)."),
@@ -31,8 +35,17 @@ def bench_scale(
 
     log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
     if gpu:
+        from arcfarm.bench import gpu_bench, scale_gpu
+
         ids = [g.strip() for g in gpus.split(",") if g.strip()]
-        result = sb.write(out, gpu=sb.run_gpu(ids, tasks, small, log))
+        ks = [int(c) for c in counts.split(",")] if counts else sorted({1, len(ids)})
+        task = scale_gpu.GpuTask(rounds, predictions, examples)
+        try:
+            measured = scale_gpu.run_gpu(ids, ks, tasks, task, small, log)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        result = sb.write(out, gpu=scale_gpu.summary(measured, gpu_bench.device_info()))
     else:
         plan = sb.QUICK if quick else sb.SimPlan()
         if levels:

@@ -13,6 +13,12 @@ pass@2 = the ARC score of the loop's two attempts (scoring.task_score); pass@n =
 test outputs are all correct. Both are means over tasks, one number per seed. `first_correct`
 (per seed, per task: predictions spent until the first correct one, or null) gives the curve of
 pass@n against predictions spent that `plot` draws.
+
+`--tasks` is a synth JSONL file or anything `arcfarm.core.datasets.load_taskset` reads, e.g. the
+named dataset `arc-agi-1/evaluation` (every task must come with its test outputs). `--max-grid N`
+and `--max-prompt-tokens N` keep only the tasks the toy model can see at all (it was trained on grids
+of size 3..15 and sequences of at most 2048 tokens); the result records what was dropped and why
+(`filtered`).
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import numpy as np
 
 from arcfarm.bench.machine import git_commit
 from arcfarm.core.config import RunConfig, load_config
-from arcfarm.core.tasks import Task, parse_task
+from arcfarm.core.tasks import Pair, Task, parse_task
 from arcfarm.toy.synth import load_jsonl
 
 # Loop settings for the toy model (any of them can be overridden with `--set key=value`).
@@ -65,15 +71,74 @@ def schedules(budget: int) -> list[Schedule]:
 
 
 def load_heldout(path: str | Path, limit: int = 0, offset: int = 0) -> list[tuple[Task, list[np.ndarray]]]:
-    """Tasks with their test outputs (a synth JSONL file: every test entry has its output)."""
-    out = []
-    for rec in load_jsonl(path):
-        task, solutions = parse_task(rec["id"], rec)
-        if solutions is None:
-            raise ValueError(f"{path}: task {rec['id']!r} has no test outputs to score against")
-        out.append((task, solutions))
-    out = out[offset:]
+    """Tasks with their test outputs, sliced by offset and limit (see load_tasks)."""
+    out = load_tasks(path)[offset:]
     return out[:limit] if limit else out
+
+
+def load_tasks(source: str | Path) -> list[tuple[Task, list[np.ndarray]]]:
+    """Every task of a synth JSONL file or a `load_taskset` source, with its test outputs."""
+    if str(source).endswith(".jsonl") and Path(source).is_file():
+        out = []
+        for rec in load_jsonl(source):
+            task, solutions = parse_task(rec["id"], rec)
+            if solutions is None:
+                raise ValueError(f"{source}: task {rec['id']!r} has no test outputs to score against")
+            out.append((task, solutions))
+        return out
+    from arcfarm.core.datasets import load_taskset
+
+    taskset = load_taskset(str(source))
+    for task in taskset.tasks:
+        if task.id not in taskset.solutions:
+            raise ValueError(f"{source}: task {task.id!r} has no test outputs to score against")
+    return [(t, taskset.solutions[t.id]) for t in taskset.tasks]
+
+
+def max_grid_side(task: Task) -> int:
+    """The longest side of any train input, train output or test input (test outputs are unseen)."""
+    grids = [g for p in task.train for g in (p.input, p.output)] + list(task.test_inputs)
+    return max(max(g.shape) for g in grids)
+
+
+def prompt_tokens(tokenizer: Any, task: Task) -> int:
+    """Tokens of the task's BARC prompt, the longer of the task and its transpose: the loop samples
+    from dihedral augmentations, and a transposed grid has a different number of rows (newlines)."""
+    from arcfarm.core.prompts import render_prompt
+
+    def count(t: Task) -> int:
+        return len(tokenizer(render_prompt(tokenizer, t), add_special_tokens=False)["input_ids"])
+
+    transposed = Task(task.id, [Pair(p.input.T, p.output.T) for p in task.train],
+                      [g.T for g in task.test_inputs])
+    return max(count(task), count(transposed))
+
+
+def filter_tasks(tasks: list[tuple[Task, list[np.ndarray]]], model: str, max_grid: int = 0,
+                 max_prompt_tokens: int = 0) -> tuple[list[tuple[Task, list[np.ndarray]]], dict[str, Any]]:
+    """Keep the tasks within both limits (0 = no limit); a task is dropped for the first one it fails
+    (the grid size first). Returns the kept tasks and a summary for the result JSON."""
+    dropped: dict[str, list[str]] = {"max_grid": [], "max_prompt_tokens": []}
+    tokenizer = None
+    if max_prompt_tokens:
+        from transformers import AutoTokenizer
+
+        from arcfarm.core.model_source import resolve_model_path
+
+        path = resolve_model_path(model)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=Path(path).is_dir())
+    kept = []
+    for task, sols in tasks:
+        if max_grid and max_grid_side(task) > max_grid:
+            dropped["max_grid"].append(task.id)
+        elif tokenizer is not None and prompt_tokens(tokenizer, task) > max_prompt_tokens:
+            dropped["max_prompt_tokens"].append(task.id)
+        else:
+            kept.append((task, sols))
+    summary = {"loaded": len(tasks), "kept": len(kept), "max_grid": max_grid,
+               "max_prompt_tokens": max_prompt_tokens,
+               "dropped": {k: len(v) for k, v in dropped.items()}, "dropped_ids": dropped}
+    return kept, summary
 
 
 def _correct(outputs: list[np.ndarray | None], solutions: list[np.ndarray]) -> bool:
@@ -104,13 +169,20 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
 
 def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
              limit: int = 0, offset: int = 0, overrides: list[str] | None = None, workers: int = 1,
-             only: tuple[str, ...] = (), log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+             only: tuple[str, ...] = (), max_grid: int = 0, max_prompt_tokens: int = 0,
+             log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Every (schedule, seed, task) once; `workers` > 1 runs that many Solver processes side by side
-    (the toy model is small: one GPU serves several, and decoding latency, not compute, bounds it)."""
+    (the toy model is small: one GPU serves several, and decoding latency, not compute, bounds it).
+    The filters (`filter_tasks`) apply before `offset` and `limit`."""
     overrides = list(overrides or [])
     if workers > 1 and not any(o.startswith("exec_workers=") for o in overrides):
         overrides.append(f"exec_workers={max(1, (os.cpu_count() or 1) // workers)}")
-    tasks = load_heldout(tasks_path, limit, offset)
+    tasks, filtered = filter_tasks(load_tasks(tasks_path), model, max_grid, max_prompt_tokens)
+    if max_grid or max_prompt_tokens:
+        log(f"{filtered['kept']} of {filtered['loaded']} tasks kept; dropped {filtered['dropped']}")
+    tasks = tasks[offset:offset + limit] if limit else tasks[offset:]
+    if not tasks:
+        raise ValueError(f"{tasks_path}: no tasks left to evaluate (filters: {filtered['dropped']})")
     plan = [s for s in schedules(budget) if not only or s.name in only]
     base = run_config(model, plan[0], seeds[0], overrides)
     started = time.perf_counter()
@@ -134,6 +206,7 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
         out_schedules.append(entry)
     return {"n_tasks": len(tasks), "budget": budget, "seeds": list(seeds), "schedules": out_schedules,
             "task_ids": [t.id for t, _ in tasks], "model": str(model), "tasks": str(tasks_path),
+            "offset": offset, "limit": limit, "filtered": filtered,
             "config": {k: v for k, v in base.model_dump().items()
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
             "workers": workers, "device": device_name(base.device), "commit": git_commit(),
@@ -148,6 +221,7 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     out = {**first, "task_ids": [t for r in results for t in r["task_ids"]],
            "seconds": round(sum(r["seconds"] for r in results), 1), "schedules": []}
     out["n_tasks"] = len(out["task_ids"])
+    out.pop("offset", None), out.pop("limit", None)  # the slices' own; the filters are the same for all
     for i, entry in enumerate(first["schedules"]):
         parts = [r["schedules"][i] for r in results]
         merged = {**entry}
@@ -246,13 +320,18 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="Sampling only vs search-and-learn on held-out toy tasks.")
     ap.add_argument("--model", required=True)
-    ap.add_argument("--tasks", required=True)
+    ap.add_argument("--tasks", required=True,
+                    help="A synth JSONL file, or a load_taskset source such as arc-agi-1/evaluation.")
     ap.add_argument("--budget", type=int, default=128)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--offset", type=int, default=0, help="Skip this many tasks first.")
     ap.add_argument("--only", default="", help="Comma-separated schedule names, e.g. 32+3x32.")
+    ap.add_argument("--max-grid", type=int, default=0,
+                    help="Keep only tasks whose train grids and test inputs have both sides <= N (0 = all).")
+    ap.add_argument("--max-prompt-tokens", type=int, default=0,
+                    help="Skip tasks whose prompt is longer than N tokens of the model's tokenizer (0 = all).")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--out", type=Path, help="Write the result JSON here (else stdout).")
@@ -261,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     seeds = tuple(range(a.first_seed, a.first_seed + a.seeds))
     result = evaluate(a.model, a.tasks, budget=a.budget, seeds=seeds, limit=a.limit, offset=a.offset,
                       only=tuple(x for x in a.only.split(",") if x),
+                      max_grid=a.max_grid, max_prompt_tokens=a.max_prompt_tokens,
                       overrides=a.overrides, workers=a.workers,
                       log=lambda m: print(m, file=sys.stderr, flush=True))
     text = json.dumps(result)
