@@ -15,10 +15,7 @@ a fraction of the task. At 60-second tasks the per-job overhead is the same, plu
 per ARCFARM_HEARTBEAT_S. A level "saturates" when its overhead exceeds twice the smallest
 level's: Postgres or Redis (or this machine's cores, shared with every worker) is the limit.
 
-(b) gpu: needs no database or broker. N processes, one per GPU (CUDA_VISIBLE_DEVICES set before
-torch is imported), each builds the bench's Llama-3.1-8B-shaped random model and the fast
-engine/trainer (arcfarm.bench.gpu_bench) and takes tasks from one multiprocessing queue: each task
-is 128 + 3x128 predictions with 3 rounds of synthetic training. tasks/hour for 1 and N workers.
+(b) gpu: arcfarm.bench.scale_gpu (needs no database or broker); `write` merges its result here.
 """
 from __future__ import annotations
 
@@ -224,6 +221,7 @@ def run_simulated(plan: SimPlan, log=print, workdir: Path | None = None) -> dict
             _wait(lambda: len(list(bench_dir.glob("ready-*"))) >= top, 60 + 3 * top,
                   f"{top} workers to start", procs)
             log(f"{top} stand-in workers ready in {time.monotonic() - t0:.1f} s")
+            _warm_up(settings, sessions, plan, prefix, bench_dir, procs, log)
             levels = [_level(settings, sessions, n, plan, prefix, bench_dir, procs, log)
                       for n in plan.levels]
         finally:
@@ -231,6 +229,22 @@ def run_simulated(plan: SimPlan, log=print, workdir: Path | None = None) -> dict
             _forget_queues(settings, prefix)
             engine.dispose()
     return _simulated_result(plan, levels)
+
+
+def _warm_up(settings, sessions, plan: SimPlan, prefix: str, bench_dir: Path, procs, log) -> None:
+    """Unmeasured short jobs on the largest level's queue (every worker listens to it) until each
+    worker has run one, before the levels: a process's first job pays once-per-process costs
+    (SQLAlchemy compiling each statement, mapper set-up, the connection and its server backend's
+    catalog caches), ~200 ms when all workers start at once; a farm worker runs hundreds of
+    jobs, so they are not a per-job overhead."""
+    t0, top = time.monotonic(), max(plan.levels)
+    warm = SimPlan(levels=plan.levels, task_s=min(plan.task_s, 0.4), jobs_per_worker=1)
+    for _ in range(3):  # Redis hands one job to each idle worker in turn: one round is the rule
+        _level(settings, sessions, top, warm, prefix, bench_dir, procs, lambda _: None)
+        warmed = len(list(bench_dir.glob("*.jsonl")))  # one timing file per worker process
+        if warmed >= top:
+            break
+    log(f"warm-up: {warmed} of {top} workers ran an unmeasured job ({time.monotonic() - t0:.1f} s)")
 
 
 def _forget_queues(settings, prefix: str) -> None:
@@ -261,63 +275,6 @@ def _simulated_result(plan: SimPlan, levels: list[dict]) -> dict:
         "max_workers_60s_estimate": int(max(lv["jobs_per_s"] for lv in healthy) * 60),
         "levels": levels,
     }
-
-
-# --- (b) GPUs --------------------------------------------------------------------------------
-
-def _gpu_worker(gpu: str, tasks, results, small: bool) -> None:
-    os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before torch is imported in this process
-    from arcfarm.bench import gpu_bench as gb
-
-    shape = gb.SMALL if small else gb.Shape()
-    model = gb.build_model(small)
-    tokenizer = gb.bench_tokenizer()
-    trainer = gb.make_trainer(model, tokenizer)
-    engine = gb.FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[])
-    import random
-
-    examples = gb.synthetic_examples(tokenizer, random.Random(3), 2 * shape.examples_per_round,
-                                     shape.example_prompt, shape.example_response)
-    per = shape.predictions_per_round
-    plan = [(per, 0)] + [(per, shape.examples_per_round)] * 3
-    gb.run_task(trainer, engine, shape, [(per, 0), (per, 1)], examples, lambda m: None)  # warm-up
-    results.put(("ready", gpu, None))
-    while (task := tasks.get()) is not None:
-        out = gb.run_task(trainer, engine, shape, plan, examples, lambda m: None)
-        results.put(("done", gpu, {"task": task, **out}))
-
-
-def run_gpu(gpus: list[str], n_tasks: int = 8, small: bool = False, log=print) -> dict:
-    """tasks/hour with 1 worker, then with len(gpus) workers (one per GPU), same task list."""
-    counts = sorted({1, len(gpus)})
-    return {"gpus": gpus, "tasks": n_tasks, "model": "small random Llama" if small else
-            "Llama-3.1-8B architecture, random bf16",
-            "runs": [_gpu_run(gpus[:k], n_tasks, small, log) for k in counts]}
-
-
-def _gpu_run(gpus: list[str], n_tasks: int, small: bool, log) -> dict:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    tasks, results = ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=_gpu_worker, args=(g, tasks, results, small)) for g in gpus]
-    for p in procs:
-        p.start()
-    for _ in gpus:  # model built and warmed up everywhere before the clock starts
-        results.get()
-    t0 = time.perf_counter()
-    for i in range(n_tasks):
-        tasks.put(i)
-    for _ in gpus:
-        tasks.put(None)
-    done = [results.get()[2] for _ in range(n_tasks)]
-    wall = time.perf_counter() - t0
-    for p in procs:
-        p.join()
-    per_hour = n_tasks / wall * 3600
-    log(f"{len(gpus)} worker(s): {n_tasks} tasks in {wall:.1f} s = {per_hour:.1f} tasks/hour")
-    return {"workers": len(gpus), "wall_s": round(wall, 2), "tasks_per_hour": round(per_hour, 2),
-            "task_s": [t["seconds"] for t in done]}
 
 
 # --- results ---------------------------------------------------------------------------------

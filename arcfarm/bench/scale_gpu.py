@@ -72,7 +72,9 @@ def _count(k: int, inboxes, outbox, n_tasks: int, log) -> dict:
 
 
 def run_gpu(gpus: list[str], counts: list[int], n_tasks: int = 8, task: GpuTask = GpuTask(),
-            small: bool = False, log: Callable[[str], None] = print) -> dict:
+            small: bool = False, log: Callable[[str], None] = print,
+            on_count: Callable[[dict], None] = lambda partial: None) -> dict:
+    """`on_count` gets the result so far after each count (a device call may end mid-run)."""
     import multiprocessing as mp
 
     if not gpus or any(c < 1 or c > len(gpus) for c in counts):
@@ -87,7 +89,10 @@ def run_gpu(gpus: list[str], counts: list[int], n_tasks: int = 8, task: GpuTask 
     try:
         ready = sorted(outbox.get() for _ in procs)
         log("workers ready: " + ", ".join(f"gpu {gpus[i]} in {s} s" for i, s in ready))
-        runs = [_count(k, inboxes, outbox, n_tasks, log) for k in counts]
+        runs = []
+        for k in counts:
+            runs.append(_count(k, inboxes, outbox, n_tasks, log))
+            on_count(_result(gpus, n_tasks, task, small, runs))
     finally:
         for inbox in inboxes:
             inbox.put(None)
@@ -95,6 +100,10 @@ def run_gpu(gpus: list[str], counts: list[int], n_tasks: int = 8, task: GpuTask 
             p.join(timeout=60)
             if p.is_alive():
                 p.kill()
+    return _result(gpus, n_tasks, task, small, runs)
+
+
+def _result(gpus: list[str], n_tasks: int, task: GpuTask, small: bool, runs: list[dict]) -> dict:
     base = runs[0]["tasks_per_hour"] / runs[0]["workers"]
     for r in runs:  # throughput per worker relative to the smallest count's
         r["efficiency"] = round(r["tasks_per_hour"] / (r["workers"] * base), 3)
@@ -128,15 +137,18 @@ def main(argv: list[str] | None = None) -> None:
         ap.error("--tasks, --rounds, --predictions and --examples must be at least 1")
     from arcfarm.bench import gpu_bench as gb
 
+    info = gb.device_info()
+
+    def save(result: dict) -> str:
+        text = json.dumps(summary(result, info), indent=2)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text + "\n")
+        return text
+
     result = run_gpu(gpus, counts, a.tasks, GpuTask(a.rounds, a.predictions, a.examples), a.small,
-                     log=lambda m: print(m, flush=True))
-    os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-    out = summary(result, gb.device_info())
-    text = json.dumps(out, indent=2)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+                     log=lambda m: print(m, flush=True), on_count=save)
+    print(save(result))
 
 
 if __name__ == "__main__":

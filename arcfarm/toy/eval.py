@@ -167,10 +167,20 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
             "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds}
 
 
+def pick_ids(tasks: list[tuple[Task, list[np.ndarray]]], ids: tuple[str, ...],
+             source: str | Path) -> list[tuple[Task, list[np.ndarray]]]:
+    """The tasks named, in the order named; an id not among the (filtered) tasks is an error."""
+    by_id = {t.id: (t, s) for t, s in tasks}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ValueError(f"{source}: no task {', '.join(map(repr, missing))} (after the filters)")
+    return [by_id[i] for i in ids]
+
+
 def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
              limit: int = 0, offset: int = 0, overrides: list[str] | None = None, workers: int = 1,
              only: tuple[str, ...] = (), max_grid: int = 0, max_prompt_tokens: int = 0,
-             log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+             ids: tuple[str, ...] = (), log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Every (schedule, seed, task) once; `workers` > 1 runs that many Solver processes side by side
     (the toy model is small: one GPU serves several, and decoding latency, not compute, bounds it).
     The filters (`filter_tasks`) apply before `offset` and `limit`."""
@@ -180,6 +190,8 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
     tasks, filtered = filter_tasks(load_tasks(tasks_path), model, max_grid, max_prompt_tokens)
     if max_grid or max_prompt_tokens:
         log(f"{filtered['kept']} of {filtered['loaded']} tasks kept; dropped {filtered['dropped']}")
+    if ids:
+        tasks = pick_ids(tasks, ids, tasks_path)
     tasks = tasks[offset:offset + limit] if limit else tasks[offset:]
     if not tasks:
         raise ValueError(f"{tasks_path}: no tasks left to evaluate (filters: {filtered['dropped']})")
@@ -206,7 +218,7 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
         out_schedules.append(entry)
     return {"n_tasks": len(tasks), "budget": budget, "seeds": list(seeds), "schedules": out_schedules,
             "task_ids": [t.id for t, _ in tasks], "model": str(model), "tasks": str(tasks_path),
-            "offset": offset, "limit": limit, "filtered": filtered,
+            "offset": offset, "limit": limit, "ids": list(ids), "filtered": filtered,
             "config": {k: v for k, v in base.model_dump().items()
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
             "workers": workers, "device": device_name(base.device), "commit": git_commit(),
@@ -236,6 +248,29 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
         merged["pass_at_n"] = [float(np.mean([c is not None for c in x])) for x in merged["first_correct"]]
         merged["seconds"] = [round(sum(p["seconds"][k] for p in parts), 1) for k in range(len(first["seeds"]))]
         out["schedules"].append(merged)
+    return out
+
+
+PER_SEED_KEYS = ("pass_at_2", "pass_at_n", "first_correct", "seconds", "pass_at_2_tasks")
+
+
+def join_seeds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from runs over the same tasks with different seeds (each seed its own call)."""
+    first = results[0]
+    seeds = [s for r in results for s in r["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"results to join repeat a seed: {seeds}")
+    for r in results:
+        if r["task_ids"] != first["task_ids"] or r["budget"] != first["budget"]:
+            raise ValueError("results to join must cover the same tasks with the same budget")
+        if [s["schedule"] for s in r["schedules"]] != [s["schedule"] for s in first["schedules"]]:
+            raise ValueError("results to join must run the same schedules")
+    out = {**first, "seeds": seeds, "seconds": round(sum(r["seconds"] for r in results), 1), "schedules": []}
+    for i, entry in enumerate(first["schedules"]):
+        joined = {**entry}
+        for key in PER_SEED_KEYS:
+            joined[key] = [x for r in results for x in r["schedules"][i][key]]
+        out["schedules"].append(joined)
     return out
 
 
@@ -332,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="Keep only tasks whose train grids and test inputs have both sides <= N (0 = all).")
     ap.add_argument("--max-prompt-tokens", type=int, default=0,
                     help="Skip tasks whose prompt is longer than N tokens of the model's tokenizer (0 = all).")
+    ap.add_argument("--ids", default="", help="Comma-separated task ids to evaluate (after the filters).")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--out", type=Path, help="Write the result JSON here (else stdout).")
@@ -341,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     result = evaluate(a.model, a.tasks, budget=a.budget, seeds=seeds, limit=a.limit, offset=a.offset,
                       only=tuple(x for x in a.only.split(",") if x),
                       max_grid=a.max_grid, max_prompt_tokens=a.max_prompt_tokens,
-                      overrides=a.overrides, workers=a.workers,
+                      ids=tuple(x for x in a.ids.split(",") if x), overrides=a.overrides, workers=a.workers,
                       log=lambda m: print(m, file=sys.stderr, flush=True))
     text = json.dumps(result)
     if a.out:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from arcfarm.toy.eval import filter_tasks, load_tasks, main, max_grid_side
+from arcfarm.toy.eval import filter_tasks, load_tasks, main, max_grid_side, pick_ids
 
 DATASET = "arc-agi-1/training"
 
@@ -41,3 +41,11 @@ def test_a_task_without_test_outputs_is_named(tmp_path):
     (tmp_path / "no-answer.json").write_text(json.dumps(task))
     with pytest.raises(ValueError, match="'no-answer'.*no test outputs"):
         load_tasks(str(tmp_path))
+
+
+def test_ids_pick_tasks_in_order_and_unknown_ids_are_named():
+    tasks = load_tasks(DATASET)
+    picked = pick_ids(tasks, ("6150a2bd", "007bbfb7"), DATASET)
+    assert [t.id for t, _ in picked] == ["6150a2bd", "007bbfb7"]
+    with pytest.raises(ValueError, match="'nope'"):
+        pick_ids(tasks, ("6150a2bd", "nope"), DATASET)
