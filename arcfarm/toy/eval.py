@@ -34,8 +34,8 @@ import numpy as np
 
 from arcfarm.bench.machine import git_commit
 from arcfarm.core.config import RunConfig, load_config
-from arcfarm.core.tasks import Pair, Task, parse_task
-from arcfarm.toy.synth import load_jsonl
+from arcfarm.core.tasks import Task
+from arcfarm.toy.eval_tasks import filter_tasks, load_tasks, pick_ids
 
 # Loop settings for the toy model (any of them can be overridden with `--set key=value`).
 TOY_DEFAULTS: dict[str, Any] = {
@@ -70,77 +70,6 @@ def schedules(budget: int) -> list[Schedule]:
     return [Schedule(budget, 0, 0), Schedule(budget // 4, budget // 4, 3), Schedule(budget // 8, budget // 8, 7)]
 
 
-def load_heldout(path: str | Path, limit: int = 0, offset: int = 0) -> list[tuple[Task, list[np.ndarray]]]:
-    """Tasks with their test outputs, sliced by offset and limit (see load_tasks)."""
-    out = load_tasks(path)[offset:]
-    return out[:limit] if limit else out
-
-
-def load_tasks(source: str | Path) -> list[tuple[Task, list[np.ndarray]]]:
-    """Every task of a synth JSONL file or a `load_taskset` source, with its test outputs."""
-    if str(source).endswith(".jsonl") and Path(source).is_file():
-        out = []
-        for rec in load_jsonl(source):
-            task, solutions = parse_task(rec["id"], rec)
-            if solutions is None:
-                raise ValueError(f"{source}: task {rec['id']!r} has no test outputs to score against")
-            out.append((task, solutions))
-        return out
-    from arcfarm.core.datasets import load_taskset
-
-    taskset = load_taskset(str(source))
-    for task in taskset.tasks:
-        if task.id not in taskset.solutions:
-            raise ValueError(f"{source}: task {task.id!r} has no test outputs to score against")
-    return [(t, taskset.solutions[t.id]) for t in taskset.tasks]
-
-
-def max_grid_side(task: Task) -> int:
-    """The longest side of any train input, train output or test input (test outputs are unseen)."""
-    grids = [g for p in task.train for g in (p.input, p.output)] + list(task.test_inputs)
-    return max(max(g.shape) for g in grids)
-
-
-def prompt_tokens(tokenizer: Any, task: Task) -> int:
-    """Tokens of the task's BARC prompt, the longer of the task and its transpose: the loop samples
-    from dihedral augmentations, and a transposed grid has a different number of rows (newlines)."""
-    from arcfarm.core.prompts import render_prompt
-
-    def count(t: Task) -> int:
-        return len(tokenizer(render_prompt(tokenizer, t), add_special_tokens=False)["input_ids"])
-
-    transposed = Task(task.id, [Pair(p.input.T, p.output.T) for p in task.train],
-                      [g.T for g in task.test_inputs])
-    return max(count(task), count(transposed))
-
-
-def filter_tasks(tasks: list[tuple[Task, list[np.ndarray]]], model: str, max_grid: int = 0,
-                 max_prompt_tokens: int = 0) -> tuple[list[tuple[Task, list[np.ndarray]]], dict[str, Any]]:
-    """Keep the tasks within both limits (0 = no limit); a task is dropped for the first one it fails
-    (the grid size first). Returns the kept tasks and a summary for the result JSON."""
-    dropped: dict[str, list[str]] = {"max_grid": [], "max_prompt_tokens": []}
-    tokenizer = None
-    if max_prompt_tokens:
-        from transformers import AutoTokenizer
-
-        from arcfarm.core.model_source import resolve_model_path
-
-        path = resolve_model_path(model)
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=Path(path).is_dir())
-    kept = []
-    for task, sols in tasks:
-        if max_grid and max_grid_side(task) > max_grid:
-            dropped["max_grid"].append(task.id)
-        elif tokenizer is not None and prompt_tokens(tokenizer, task) > max_prompt_tokens:
-            dropped["max_prompt_tokens"].append(task.id)
-        else:
-            kept.append((task, sols))
-    summary = {"loaded": len(tasks), "kept": len(kept), "max_grid": max_grid,
-               "max_prompt_tokens": max_prompt_tokens,
-               "dropped": {k: len(v) for k, v in dropped.items()}, "dropped_ids": dropped}
-    return kept, summary
-
-
 def _correct(outputs: list[np.ndarray | None], solutions: list[np.ndarray]) -> bool:
     return len(outputs) == len(solutions) and all(
         g is not None and g.shape == s.shape and np.array_equal(g, s) for g, s in zip(outputs, solutions))
@@ -153,28 +82,28 @@ def run_config(model: str, schedule: Schedule, seed: int, overrides: list[str]) 
 
 
 def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -> dict[str, Any]:
-    """One loop run; returns pass@2, the first correct prediction's position (1-based) and seconds."""
+    """One loop run; returns pass@2, the first correct prediction's position (1-based), seconds, and
+    how varied the search was: distinct output fingerprints per epoch (valid programs only; this
+    uses no solution, so it can say whether learning narrows what the model samples)."""
     from arcfarm.core.loop import LoopHooks
     from arcfarm.core.scoring import task_score
 
     hits: list[int] = []
+    seen: set[str] = set()
+    new_per_epoch: dict[int, int] = {}
 
     def on_predictions(records) -> None:
         hits.extend(r.sample_index + 1 for r in records if _correct(r.test_outputs, solutions))
+        for r in records:
+            if r.fingerprint is not None and r.fingerprint not in seen:
+                seen.add(r.fingerprint)
+                new_per_epoch[r.epoch] = new_per_epoch.get(r.epoch, 0) + 1
 
     result = solver.solve(task, cfg, LoopHooks(on_predictions=on_predictions))
+    epochs = [e.epoch for e in result.epochs]
     return {"pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
-            "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds}
-
-
-def pick_ids(tasks: list[tuple[Task, list[np.ndarray]]], ids: tuple[str, ...],
-             source: str | Path) -> list[tuple[Task, list[np.ndarray]]]:
-    """The tasks named, in the order named; an id not among the (filtered) tasks is an error."""
-    by_id = {t.id: (t, s) for t, s in tasks}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise ValueError(f"{source}: no task {', '.join(map(repr, missing))} (after the filters)")
-    return [by_id[i] for i in ids]
+            "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds,
+            "distinct_outputs": len(seen), "new_outputs_per_epoch": [new_per_epoch.get(e, 0) for e in epochs]}
 
 
 def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tuple[int, ...] = (0, 1, 2),
@@ -213,6 +142,8 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
             entry["pass_at_n"].append(float(np.mean([r["first_correct"] is not None for r in per_task])))
             entry["first_correct"].append([r["first_correct"] for r in per_task])
             entry["seconds"].append(round(sum(r["seconds"] for r in per_task), 1))
+            entry.setdefault("distinct_outputs", []).append(float(np.mean([r["distinct_outputs"] for r in per_task])))
+            entry.setdefault("new_outputs_per_epoch_tasks", []).append([r["new_outputs_per_epoch"] for r in per_task])
             log(f"{sched.name} seed {seed}: pass@2 {entry['pass_at_2'][-1]:.3f} "
                 f"pass@n {entry['pass_at_n'][-1]:.3f} ({entry['seconds'][-1]} s of solving)")
         out_schedules.append(entry)
@@ -223,55 +154,6 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
             "workers": workers, "device": device_name(base.device), "commit": git_commit(),
             "seconds": round(time.perf_counter() - started, 1)}
-
-
-def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One result from runs over disjoint task slices with the same seeds (device calls are short)."""
-    first = results[0]
-    if any(r["seeds"] != first["seeds"] or r["budget"] != first["budget"] for r in results):
-        raise ValueError("results to merge must have the same seeds and budget")
-    out = {**first, "task_ids": [t for r in results for t in r["task_ids"]],
-           "seconds": round(sum(r["seconds"] for r in results), 1), "schedules": []}
-    out["n_tasks"] = len(out["task_ids"])
-    out.pop("offset", None), out.pop("limit", None)  # the slices' own; the filters are the same for all
-    for i, entry in enumerate(first["schedules"]):
-        parts = [r["schedules"][i] for r in results]
-        merged = {**entry}
-        for k in range(len(first["seeds"])):
-            p2 = [x for p in parts for x in p["pass_at_2_tasks"][k]]
-            fc = [x for p in parts for x in p["first_correct"][k]]
-            merged.setdefault("_p2", []).append(p2)
-            merged.setdefault("_fc", []).append(fc)
-        merged["pass_at_2_tasks"] = merged.pop("_p2")
-        merged["first_correct"] = merged.pop("_fc")
-        merged["pass_at_2"] = [float(np.mean(x)) for x in merged["pass_at_2_tasks"]]
-        merged["pass_at_n"] = [float(np.mean([c is not None for c in x])) for x in merged["first_correct"]]
-        merged["seconds"] = [round(sum(p["seconds"][k] for p in parts), 1) for k in range(len(first["seeds"]))]
-        out["schedules"].append(merged)
-    return out
-
-
-PER_SEED_KEYS = ("pass_at_2", "pass_at_n", "first_correct", "seconds", "pass_at_2_tasks")
-
-
-def join_seeds(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One result from runs over the same tasks with different seeds (each seed its own call)."""
-    first = results[0]
-    seeds = [s for r in results for s in r["seeds"]]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"results to join repeat a seed: {seeds}")
-    for r in results:
-        if r["task_ids"] != first["task_ids"] or r["budget"] != first["budget"]:
-            raise ValueError("results to join must cover the same tasks with the same budget")
-        if [s["schedule"] for s in r["schedules"]] != [s["schedule"] for s in first["schedules"]]:
-            raise ValueError("results to join must run the same schedules")
-    out = {**first, "seeds": seeds, "seconds": round(sum(r["seconds"] for r in results), 1), "schedules": []}
-    for i, entry in enumerate(first["schedules"]):
-        joined = {**entry}
-        for key in PER_SEED_KEYS:
-            joined[key] = [x for r in results for x in r["schedules"][i][key]]
-        out["schedules"].append(joined)
-    return out
 
 
 _SOLVER = None  # one per worker process

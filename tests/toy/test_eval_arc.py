@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from arcfarm.toy.eval import filter_tasks, load_tasks, main, max_grid_side, pick_ids
+from arcfarm.toy.eval import main
+from arcfarm.toy.eval_tasks import filter_tasks, load_tasks, max_grid_side, pick_ids
 
 DATASET = "arc-agi-1/training"
 
@@ -34,6 +35,9 @@ def test_eval_runs_on_two_small_arc_tasks(tmp_path):
     assert [s["schedule"] for s in data["schedules"]] == ["8+0", "2+3x2"]
     for s in data["schedules"]:
         assert len(s["first_correct"][0]) == 2 and 0.0 <= s["pass_at_2"][0] <= 1.0
+        per_epoch = s["new_outputs_per_epoch_tasks"][0]  # epoch 0, then one per learning round
+        assert [len(x) for x in per_epoch] == [1 if s["schedule"] == "8+0" else 4] * 2
+        assert s["distinct_outputs"][0] == sum(map(sum, per_epoch)) / 2
 
 
 def test_a_task_without_test_outputs_is_named(tmp_path):

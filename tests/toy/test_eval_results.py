@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arcfarm.toy.eval import join_seeds, merge
+from arcfarm.toy.eval_results import join_seeds, merge
 
 
 def _result(task_ids, seed, hits):
@@ -14,7 +14,8 @@ def _result(task_ids, seed, hits):
             "seconds": 10.0, "schedules": [{"schedule": "8+0", "pass_at_2": [sum(p2) / len(p2)],
                                              "pass_at_n": [sum(h is not None for h in hits) / len(hits)],
                                              "first_correct": [list(hits)], "seconds": [5.0],
-                                             "pass_at_2_tasks": [p2]}]}
+                                             "pass_at_2_tasks": [p2],
+                                             "new_outputs_per_epoch_tasks": [[[2] for _ in hits]]}]}
 
 
 def test_slices_then_seeds_equal_the_whole():
@@ -26,6 +27,7 @@ def test_slices_then_seeds_equal_the_whole():
     assert s["pass_at_n"] == pytest.approx([2 / 3, 1 / 3])
     assert s["first_correct"] == [[1, None, 3], [None, None, 2]]
     assert s["seconds"] == [10.0, 10.0] and both["seconds"] == 40.0
+    assert s["new_outputs_per_epoch_tasks"] == [[[2]] * 3, [[2]] * 3] and s["distinct_outputs"] == [2.0, 2.0]
 
 
 def test_join_refuses_other_tasks_or_a_repeated_seed():
