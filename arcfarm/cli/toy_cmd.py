@@ -62,20 +62,39 @@ def train(
 @toy_app.command("eval")
 def eval_(
     model: str = typer.Option(..., help="A model directory written by `toy train`."),
-    tasks: Path = typer.Option(..., help="Held-out JSONL written by `toy synth`."),
+    tasks: str = typer.Option(..., help="Held-out JSONL written by `toy synth`, or a dataset such as "
+                                        "arc-agi-1/evaluation."),
     budget: int = typer.Option(128, help="Predictions per task and schedule (multiple of 8)."),
-    seeds: int = typer.Option(3, help="Seeds 0..N-1 per schedule."),
+    seeds: int = typer.Option(3, help="Number of seeds per schedule."),
+    first_seed: int = typer.Option(0, help="Seeds first_seed..first_seed+seeds-1."),
+    offset: int = typer.Option(0, help="Skip this many tasks first (after the filters)."),
     limit: int = typer.Option(0, help="At most this many tasks (0 = all)."),
+    only: str = typer.Option("", help="Comma-separated schedule names, e.g. 32+3x32."),
+    max_grid: int = typer.Option(0, help="Keep tasks whose train grids and test inputs fit N x N."),
+    max_prompt_tokens: int = typer.Option(0, help="Keep tasks whose prompt has at most N tokens."),
+    ids: str = typer.Option("", help="Comma-separated task ids to run (after the filters)."),
     set_: list[str] = typer.Option([], "--set", help="Override a loop config key: key=value."),
     workers: int = typer.Option(1, help="Solver processes side by side (one GPU serves several)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
+    out: Path = typer.Option(None, "--out", help="Also write the result JSON here."),
     plot_out: Path = typer.Option(None, "--plot", help="Also draw pass@n vs predictions here."),
 ) -> None:
     """Sampling only vs search-and-learn at an equal prediction budget."""
     from arcfarm.toy.eval import evaluate, plot
 
-    result = evaluate(model, tasks, budget=budget, seeds=tuple(range(seeds)), limit=limit,
-                      overrides=set_, workers=workers, log=_err)
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(x.strip() for x in text.split(",") if x.strip())
+
+    try:
+        result = evaluate(model, tasks, budget=budget, seeds=tuple(range(first_seed, first_seed + seeds)),
+                          offset=offset, limit=limit, only=names(only), max_grid=max_grid,
+                          max_prompt_tokens=max_prompt_tokens, ids=names(ids), overrides=set_,
+                          workers=workers, log=_err)
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2)
+    if out is not None:
+        out.write_text(json.dumps(result))
     if plot_out is not None:
         plot(result, plot_out)
     if as_json:
