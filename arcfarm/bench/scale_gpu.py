@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -52,18 +53,30 @@ def _worker(index: int, gpu: str, inbox, outbox, task: GpuTask, small: bool) -> 
         outbox.put((index, {"task": job, "gpu": gpu, **out}))
 
 
-def _count(k: int, inboxes, outbox, n_tasks: int, log) -> dict:
+def _next(outbox, procs, gpus: list[str]):
+    """The next message; a worker that died (CUDA out of memory, a crash) fails the bench by name
+    instead of leaving it waiting for a report that never comes."""
+    while True:
+        try:
+            return outbox.get(timeout=5)
+        except queue.Empty:
+            dead = [g for p, g in zip(procs, gpus) if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"GPU worker(s) {', '.join(dead)} died; see their output above")
+
+
+def _count(k: int, inboxes, outbox, procs, gpus: list[str], n_tasks: int, log) -> dict:
     """n_tasks over the first k workers, each fed its next task as it reports the last one."""
-    queue = list(range(n_tasks))
+    todo = list(range(n_tasks))
     t0 = time.perf_counter()
     for w in range(min(k, n_tasks)):
-        inboxes[w].put(queue.pop(0))
+        inboxes[w].put(todo.pop(0))
     done = []
     while len(done) < n_tasks:
-        w, out = outbox.get()
+        w, out = _next(outbox, procs, gpus)
         done.append(out)
-        if queue:
-            inboxes[w].put(queue.pop(0))
+        if todo:
+            inboxes[w].put(todo.pop(0))
     wall = time.perf_counter() - t0
     per_hour = n_tasks / wall * 3600
     log(f"{k} worker(s): {n_tasks} tasks in {wall:.1f} s = {per_hour:.1f} tasks/hour")
@@ -87,11 +100,11 @@ def run_gpu(gpus: list[str], counts: list[int], n_tasks: int = 8, task: GpuTask 
     for p in procs:
         p.start()
     try:
-        ready = sorted(outbox.get() for _ in procs)
+        ready = sorted(_next(outbox, procs, gpus) for _ in procs)
         log("workers ready: " + ", ".join(f"gpu {gpus[i]} in {s} s" for i, s in ready))
         runs = []
         for k in counts:
-            runs.append(_count(k, inboxes, outbox, n_tasks, log))
+            runs.append(_count(k, inboxes, outbox, procs, gpus, n_tasks, log))
             on_count(_result(gpus, n_tasks, task, small, runs))
     finally:
         for inbox in inboxes:
