@@ -2,8 +2,13 @@
 runs the whole task list on the same long-lived worker processes, and the result has the keys
 that bench/results/scale-*.json records."""
 import json
+import multiprocessing as mp
 import subprocess
 import sys
+
+import pytest
+
+from arcfarm.bench.scale_gpu import _next
 
 
 def test_every_count_runs_every_task(tmp_path):
@@ -25,3 +30,12 @@ def test_more_workers_than_gpus_is_refused():
     cmd = [sys.executable, "-m", "arcfarm.bench.scale_gpu", "--small", "--gpus", "0", "--counts", "1,2"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "between 1 and the 1 GPUs" in proc.stderr
+
+
+def test_a_dead_worker_fails_the_run_by_name():
+    ctx = mp.get_context("spawn")
+    dead = ctx.Process(target=sys.exit, args=(3,))  # a worker that crashed before reporting
+    dead.start()
+    dead.join()
+    with pytest.raises(RuntimeError, match="GPU worker\\(s\\) 7 died"):
+        _next(ctx.Queue(), [dead], ["7"])
