@@ -25,13 +25,13 @@ from pathlib import Path
 
 import torch
 
-from arcfarm.bench.machine import git_commit
+from arcfarm.bench.machine import git_commit, today
 from arcfarm.core.engines.base import AdapterRef, SamplingParams
 from arcfarm.core.engines.fast import FastEngine
 from arcfarm.core.fast_train import ALL_LINEAR, FastLoraTrainer
 from arcfarm.core.trainer import LoraSettings, TrainExample, _pack
 
-DATE = "2026-11-26"
+DATE = "2026-11-26"  # the result file's series name; each result records its own date
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
 SECTIONS = ("sampling", "training", "overhead", "task", "rounds")
 
@@ -321,7 +321,7 @@ def device_info() -> dict:
     import transformers
     name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__, "git_commit": git_commit(), "date": DATE}
+            "peft": peft.__version__, "git_commit": git_commit(), "date": today()}
 
 
 def slug(name: str) -> str:

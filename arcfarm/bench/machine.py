@@ -1,8 +1,9 @@
-"""What every benchmark result records about where it ran: CPU model, git commit."""
+"""What every benchmark result records about where and when it ran: CPU model, git commit, date."""
 from __future__ import annotations
 
 import os
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -27,3 +28,8 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         pass
     return os.environ.get("ARCFARM_GIT_COMMIT", "unknown")
+
+
+def today() -> str:
+    """The day a measurement was taken (UTC); result file names keep their own series date."""
+    return datetime.now(timezone.utc).date().isoformat()

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from arcfarm.bench.machine import cpu_model, git_commit
+from arcfarm.bench.machine import cpu_model, git_commit, today
 
-DATE = "2026-11-26"
+DATE = "2026-11-26"  # the result file's series name; each result records its own date
 DEFAULT_OUT = Path("bench/results") / f"scale-{DATE}.json"
 
 
@@ -264,6 +264,7 @@ def _simulated_result(plan: SimPlan, levels: list[dict]) -> dict:
                       if lv["overhead_ms_per_job"] > 2 * first["overhead_ms_per_job"]), None)
     healthy = [lv for lv in levels if saturated is None or lv["workers"] < saturated]
     return {
+        "date": today(),
         "workers": first["workers"],
         "overhead_ms_per_job": first["overhead_ms_per_job"],
         "overhead_fraction_60s": first["overhead_fraction_60s"],
@@ -280,18 +281,24 @@ def _simulated_result(plan: SimPlan, levels: list[dict]) -> dict:
 # --- results ---------------------------------------------------------------------------------
 
 def write(path: Path, simulated: dict | None = None, gpu: dict | None = None,
-          gpu_reason: str | None = None) -> dict:
-    """Merge this run's parts into the result file; a part not run keeps its old value."""
+          gpu_reason: str | None = None, gpu_shared: dict | None = None) -> dict:
+    """Merge this run's parts into the result file; a part not run keeps its old value.
+    `gpu` is workers on distinct GPUs (the scaling the issue asks for); `gpu_shared` is several
+    workers on the same GPU(s), kept apart so that it is never read as multi-GPU scaling."""
     old = json.loads(path.read_text()) if path.exists() else {}
-    result = {"date": DATE, "machine": machine(), "simulated": old.get("simulated"),
-              "gpu": old.get("gpu"), **({"gpu_reason": old["gpu_reason"]} if "gpu_reason" in old else {})}
+    result = {"date": old.get("date", today()), "machine": old.get("machine", machine()),
+              "simulated": old.get("simulated"), "gpu": old.get("gpu"),
+              **({"gpu_reason": old["gpu_reason"]} if "gpu_reason" in old else {}),
+              **({"gpu_shared": old["gpu_shared"]} if "gpu_shared" in old else {})}
     if simulated is not None:
         result["simulated"], result["machine"] = simulated, machine()
     if gpu is not None:
         result["gpu"] = gpu
         result.pop("gpu_reason", None)
     elif result["gpu"] is None:
-        result["gpu_reason"] = gpu_reason or "not run: needs a machine with 2 GPUs"
+        result["gpu_reason"] = gpu_reason or result.get("gpu_reason") or "not run: needs a machine with 2 GPUs"
+    if gpu_shared is not None:
+        result["gpu_shared"] = gpu_shared
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     return result

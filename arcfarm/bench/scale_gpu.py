@@ -127,7 +127,7 @@ def _result(gpus: list[str], n_tasks: int, task: GpuTask, small: bool, runs: lis
 def summary(result: dict, info: dict) -> dict:
     """The issue's keys (1 vs 2 workers) next to every count measured."""
     by = {r["workers"]: r["tasks_per_hour"] for r in result["runs"]}
-    out = {**info, **result}
+    out = {**info, **result, "distinct_gpus": len(set(result["gpus"]))}
     if 1 in by and 2 in by:
         out.update(tasks_per_hour_1=by[1], tasks_per_hour_2=by[2], ratio=round(by[2] / by[1], 3))
     return out

@@ -45,7 +45,10 @@ def bench_scale(
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
-        result = sb.write(out, gpu=scale_gpu.summary(measured, gpu_bench.device_info()))
+        found = scale_gpu.summary(measured, gpu_bench.device_info())
+        # Two workers on one GPU measure sharing, not scaling: they go under their own key.
+        shared = len(set(ids)) < len(ids)
+        result = sb.write(out, gpu_shared=found) if shared else sb.write(out, gpu=found)
     else:
         plan = sb.QUICK if quick else sb.SimPlan()
         if levels:
