@@ -11,8 +11,11 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HOME=/models/hf
 
+# gcc and the Python headers: torch.compile (the fast engine's decode step) builds Triton's
+# launcher and Inductor's helpers at run time.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3.11 python3.11-venv tini ca-certificates \
+    && apt-get install -y --no-install-recommends python3.11 python3.11-venv python3.11-dev gcc \
+       tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 RUN python3.11 -m venv /opt/venv

@@ -10,7 +10,11 @@ sampling never stops early (no stop token), which is the worst case for the samp
 Sections: sampling (FastEngine vs `model.generate(num_return_sequences=n)`), training
 (FastLoraTrainer vs a plain peft loop with gradient checkpointing, batch 1), overhead (per-epoch
 fixed cost), task (128 + 3x128 predictions with 3 rounds of training on 90 examples), rounds
-(8 rounds vs 2 at equal predictions and training examples).
+(8 rounds vs 2 at equal predictions and training examples), compiled (the decode step eager vs
+torch.compile'd, arcfarm.bench.compile_bench).
+
+    python -m arcfarm.bench.gpu_bench --sections compiled --out F   # the same without the CLI's
+                                                                     # packages (GPU machines)
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from arcfarm.core.trainer import LoraSettings, TrainExample, _pack
 
 DATE = "2026-11-26"  # the result file's series name; each result records its own date
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
-SECTIONS = ("sampling", "training", "overhead", "task", "rounds")
+SECTIONS = ("sampling", "training", "overhead", "task", "rounds", "compiled")
 
 
 @dataclass
@@ -338,8 +342,10 @@ def bench_tokenizer():
     return setup_tokenizer(build_tokenizer())
 
 
-def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) -> dict:
-    """Every requested section on one model; missing sections are null in the result."""
+def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
+        on_update=lambda partial: None) -> dict:
+    """Every requested section on one model; missing sections are null in the result.
+    `on_update` gets the result so far while a long section runs (a device call may end mid-run)."""
     shape = SMALL if small else Shape()
     result = {**device_info(), "model": "small random Llama" if small else "Llama-3.1-8B architecture, random bf16",
               "shape": vars(shape), "sampling": None, "training": None, "epoch_overhead_s": None,
@@ -376,6 +382,10 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
         r8 = run_task(trainer, engine, shape, eight, examples, log)
         result["rounds"] = {"two": r2, "eight": r8}
         result["ratio_8_rounds_vs_2"] = round(r8["seconds"] / r2["seconds"], 3)
+    if "compiled" in sections:
+        from arcfarm.bench.compile_bench import bench_compiled
+        result["compiled"] = bench_compiled(trainer, tokenizer, shape, examples, log,
+                                            on_update=lambda part: on_update({**result, "compiled": part}))
     if torch.cuda.is_available():
         result["max_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return result
@@ -385,7 +395,8 @@ def merge(old: dict, new: dict, sections: tuple[str, ...]) -> dict:
     """Keep the sections of `old` that this run did not measure."""
     keys = {"sampling": ["sampling"], "training": ["training"],
             "overhead": ["epoch_overhead_s", "epoch_overhead_runs_s"],
-            "task": ["task_s_128x4", "task"], "rounds": ["ratio_8_rounds_vs_2", "rounds"]}
+            "task": ["task_s_128x4", "task"], "rounds": ["ratio_8_rounds_vs_2", "rounds"],
+            "compiled": ["compiled"]}
     merged = dict(old)
     merged.update({k: v for k, v in new.items() if not any(k in ks for ks in keys.values())})
     for section in sections:
@@ -401,3 +412,24 @@ def write(result: dict, out: Path | None, update: bool, sections) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", default=",".join(SECTIONS))
+    ap.add_argument("--small", action="store_true")
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args(argv)
+    chosen = tuple(s.strip() for s in a.sections.split(",") if s.strip())
+    if unknown := [s for s in chosen if s not in SECTIONS]:
+        ap.error(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+
+    def save(partial: dict) -> None:
+        a.out.write_text(json.dumps(partial, indent=2) + "\n")
+    result = run(a.small, chosen, log=lambda m: print(m, flush=True), on_update=save)
+    save(result)
+
+
+if __name__ == "__main__":
+    main()

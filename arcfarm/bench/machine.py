@@ -18,8 +18,10 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
-    """HEAD of the checkout this code runs from; on a machine without git (the GPU machines get a
-    copy of the tree) the caller may pass it in ARCFARM_GIT_COMMIT."""
+    """ARCFARM_GIT_COMMIT when set (the GPU machines get a copy of the tree whose .git, if any, may
+    be stale), else HEAD of the checkout this code runs from."""
+    if os.environ.get("ARCFARM_GIT_COMMIT"):
+        return os.environ["ARCFARM_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                              cwd=Path(__file__).resolve().parent)
@@ -27,7 +29,7 @@ def git_commit() -> str:
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
-    return os.environ.get("ARCFARM_GIT_COMMIT", "unknown")
+    return "unknown"
 
 
 def today() -> str:

@@ -15,7 +15,7 @@ def bench_gpu(
     json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     small: bool = typer.Option(False, "--small", help="A small random model (runs on the CPU)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Result file (default bench/results/gpu-<device>-<date>.json)."),
-    sections: str = typer.Option(",".join(("sampling", "training", "overhead", "task", "rounds")),
+    sections: str = typer.Option(",".join(("sampling", "training", "overhead", "task", "rounds", "compiled")),
                                  "--sections", help="Comma-separated subset to run."),
     update: bool = typer.Option(False, "--update", help="Merge into an existing result file."),
 ) -> None:

@@ -25,6 +25,7 @@ class RunConfig(BaseModel):
     # model and engine
     model: str = "builtin:tiny"
     engine: Literal["auto", "hf", "fast", "vllm"] = "auto"
+    compile_decode: bool = True  # engine `fast` on CUDA: torch.compile the decode step
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: str = "auto"
     seed: int = 0

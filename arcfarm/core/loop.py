@@ -116,6 +116,8 @@ class Solver:
             kind = "fast" if torch.cuda.is_available() else "hf"
         # vLLM loads its own copy of the weights and takes adapters as files of at most its rank.
         extra = {}
+        if kind == "fast" and not config.compile_decode:
+            extra = {"compile_step": False}
         if kind == "vllm":
             extra = {"model_path": model_path, "max_lora_rank": config.lora_rank}
         self.engine = make_engine(kind, self.trainer.model, self.tokenizer,

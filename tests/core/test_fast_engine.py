@@ -169,3 +169,34 @@ def test_bench_gpu_small_json(tmp_path):
     assert {"n", "prompt_tokens", "new_tokens", "out_tok_s", "baseline_out_tok_s"} <= set(data["sampling"][0])
     assert {"seq_len", "tok_s", "baseline_tok_s"} <= set(data["training"][0])
     assert data["sampling"][0]["out_tok_s"] > 0 and data["training"][0]["tok_s"] > 0
+
+
+@pytest.mark.parametrize("adapter", [None, ADAPTER], ids=["base", "lora"])
+def test_compiled_step_equals_eager(setup, adapter):
+    """The decode step as torch.compile traces it (whole graph, aot_eager: no C++ build on CI)
+    gives the eager step's tokens; CUDA compiles the same graph with Inductor."""
+    peft, tokenizer, prompts = setup
+    ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    params = SamplingParams(temperature=0, max_new_tokens=30)
+    eager = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8)
+    assert not eager.compiled  # CPU default
+    compiled = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8,
+                          compile_step=True, compile_backend="aot_eager")
+    assert compiled.generate_ids(ids, 2, params, adapter) == eager.generate_ids(ids, 2, params, adapter)
+    assert compiled.compiled and compiled.compile_error is None
+
+
+def test_a_compiler_that_fails_falls_back_to_eager(setup):
+    peft, tokenizer, prompts = setup
+    ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    params = SamplingParams(temperature=0, max_new_tokens=12)
+
+    def broken_backend(graph, example_inputs):
+        raise RuntimeError("no C compiler here")
+    engine = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8,
+                        compile_step=True, compile_backend=broken_backend)
+    with pytest.warns(UserWarning, match="torch.compile failed"):
+        got = engine.generate_ids(ids, 2, params, ADAPTER)
+    eager = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8)
+    assert got == eager.generate_ids(ids, 2, params, ADAPTER)
+    assert not engine.compiled and "no C compiler here" in engine.compile_error

@@ -18,6 +18,9 @@ Why it is fast (see docs and ../shared/notes/gpu-decode-h100.md for the measurem
   graphs are captured again (`_layers`).
 - Temperature and top-p run on the GPU inside the graph; the draw is the exponential race
   (argmax p_i / E_i, E_i ~ Exp(1)), which samples i with probability p_i without a host sync.
+- The layer's step is two pure functions of tensors (`_decode_in`, `_decode_out`; the cache write
+  between them stays eager), compiled with `torch.compile` on CUDA so the graph replays fused
+  kernels; if compiling fails, the engine decodes eagerly and says so (`compile_error`).
 - Finished sequences keep decoding (their tokens are cut afterwards); the host checks every
   `check_every` steps whether all are finished and stops early.
 
@@ -27,6 +30,7 @@ with `model.generate`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -38,41 +42,38 @@ PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch roun
 SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only what exists
 
 
-@dataclass
-class _Group:
-    """Linears that read the same input (q/k/v, gate/up, or one alone). Their LoRA A factors are
-    stacked in one buffer so one matmul serves all of them: y_j = x W_j^T + s_j (x A^T)[:, j] B_j^T."""
-    weights: list[torch.Tensor]  # [out_j, in]
-    biases: list[torch.Tensor | None]
-    a: torch.Tensor | None = None  # [sum r_j, in], model dtype (a shadow, see _Lora)
-    bs: list[torch.Tensor] | None = None  # [out_j, r_j], model dtype
-    scales: list[float] | None = None
+# A group: linears that read the same input (q/k/v, gate/up, or one alone), as a plain tuple
+# (weights, biases, a, bs, scales) of tensors and floats, so that a compiled decode step takes it
+# as an input and one compiled graph serves every layer. Their LoRA A factors are stacked in one
+# buffer `a` [sum r_j, in] so one matmul serves all of them: y_j = x W_j^T + s_j (x A^T)[:, j] B_j^T.
+# `a` is None without an adapter; `a` and `bs` are model-dtype shadows (see _Lora).
+Groups = tuple  # of group tuples
 
-    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        ys = [F.linear(x, w, b) for w, b in zip(self.weights, self.biases)]
-        if self.a is None:
-            return ys
-        h = F.linear(x, self.a)
-        out, at = [], 0
-        for y, b, scale in zip(ys, self.bs, self.scales):
+
+def _run_groups(groups: Groups, x: torch.Tensor) -> list[torch.Tensor]:
+    out = []
+    for weights, biases, a, bs, scales in groups:
+        ys = [F.linear(x, w, b) for w, b in zip(weights, biases)]
+        if a is None:
+            out.extend(ys)
+            continue
+        h = F.linear(x, a)
+        at = 0
+        for y, b, scale in zip(ys, bs, scales):
             r = b.shape[1]
             out.append(torch.addmm(y, h[:, at:at + r], b.t(), alpha=scale))
             at += r
-        return out
+    return out
 
 
 @dataclass
 class _Layer:
     ln1: torch.Tensor
     ln2: torch.Tensor
-    qkv: list[_Group]
-    o: list[_Group]
-    gate_up: list[_Group]
-    down: list[_Group]
-
-
-def _apply(groups: list[_Group], x: torch.Tensor) -> list[torch.Tensor]:
-    return [y for g in groups for y in g(x)]
+    qkv: Groups
+    o: Groups
+    gate_up: Groups
+    down: Groups
 
 
 class _Lora:
@@ -125,17 +126,16 @@ class _Split(Exception):
     """Some linears of a group have the adapter and some do not: group them one by one."""
 
 
-def _group(modules: list, adapter: str | None, lora: _Lora) -> _Group:
+def _group(modules: list, adapter: str | None, lora: _Lora) -> tuple:
     bases = [getattr(m, "base_layer", m) for m in modules]
-    group = _Group([b.weight for b in bases], [b.bias for b in bases])
+    weights, biases = tuple(b.weight for b in bases), tuple(b.bias for b in bases)
     factors = [_lora_factors(m, adapter) for m in modules]
     if all(f is not None for f in factors):
-        group.a = lora.stacked_a([f[0] for f in factors])
-        group.bs = [lora.b(f[1]) for f in factors]
-        group.scales = [f[2] for f in factors]
-    elif any(f is not None for f in factors):
+        return (weights, biases, lora.stacked_a([f[0] for f in factors]),
+                tuple(lora.b(f[1]) for f in factors), tuple(f[2] for f in factors))
+    if any(f is not None for f in factors):
         raise _Split()
-    return group
+    return weights, biases, None, (), ()
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
@@ -209,7 +209,8 @@ class FastEngine:
 
     def __init__(self, model, tokenizer, max_batch: int = 128, use_cuda_graphs: bool = True,
                  stop_ids: list[int] | None = None, check_every: int = 16,
-                 suffix_bucket: int = SUFFIX_BUCKET, batch_size: int | None = None):
+                 suffix_bucket: int = SUFFIX_BUCKET, batch_size: int | None = None,
+                 compile_step: bool | None = None, compile_backend="inductor"):
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = batch_size or max_batch  # batch_size: HFEngine's name for it
@@ -236,6 +237,16 @@ class FastEngine:
         self._views: dict[tuple, tuple[list[_Layer], _Lora]] = {}
         self._pending_seed: int | None = None
         self.last_stats: dict = {}
+        # The layer's decode step, eager or compiled: Inductor fuses its ~60 small kernels, 1.39-1.47x
+        # tokens/s on an H200 at n=8..128 (bench/results/gpu-nvidia-h200-*.json, key `compiled`).
+        # None = compile on CUDA only (on the CPU Inductor's C++ build costs more than it saves).
+        # Compiling happens at the first capture of each new shape; the graphs are ours either way.
+        self._decode_in, self._decode_out = _decode_in, _decode_out
+        self.compiled = bool(self.use_graphs if compile_step is None else compile_step)
+        self.compile_error: str | None = None
+        if self.compiled:
+            self._decode_in = torch.compile(_decode_in, fullgraph=True, backend=compile_backend)
+            self._decode_out = torch.compile(_decode_out, fullgraph=True, backend=compile_backend)
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -303,9 +314,9 @@ class FastEngine:
 
         def groups(modules):
             try:
-                return [_group(modules, name, lora)]
+                return (_group(modules, name, lora),)
             except _Split:
-                return [_group([m], name, lora) for m in modules]
+                return tuple(_group([m], name, lora) for m in modules)
         layers = []
         for layer in self._core.layers:
             att, mlp = layer.self_attn, layer.mlp
@@ -456,42 +467,48 @@ class FastEngine:
         x = F.embedding(tokens, self._core.embed_tokens.weight)  # [T, hidden]
         cos, sin = self._cos[:T, None, :], self._sin[:T, None, :]
         for i, lay in enumerate(layers):
-            q, k, v = self._qkv(lay, _rms_norm(x, lay.ln1, spec.eps), cos, sin)
+            q, k, v = _project_qkv(lay.qkv, _rms_norm(x, lay.ln1, spec.eps), cos, sin,
+                                   spec.heads, spec.kv_heads, spec.head_dim)
             st.pk[i][g, :, :T] = k.transpose(0, 1)
             st.pv[i][g, :, :T] = v.transpose(0, 1)
             att = F.scaled_dot_product_attention(q.transpose(0, 1)[None], st.pk[i][g:g + 1, :, :T],
                                                  st.pv[i][g:g + 1, :, :T], is_causal=True,
                                                  enable_gqa=True)
-            x = x + _apply(lay.o, att[0].transpose(0, 1).reshape(T, -1))[0]
-            x = x + self._mlp(lay, _rms_norm(x, lay.ln2, spec.eps))
+            x = x + _run_groups(lay.o, att[0].transpose(0, 1).reshape(T, -1))[0]
+            x = x + _mlp(lay.gate_up, lay.down, _rms_norm(x, lay.ln2, spec.eps))
         last = _rms_norm(x[-1:], self._core.norm.weight, spec.eps)
         return F.linear(last, self._lm.lm_head.weight).float()
 
-    def _qkv(self, lay: _Layer, h: torch.Tensor, cos, sin):
-        """q [N, H, D], k and v [N, kvh, D] with rotary applied to q and k in one pass."""
-        spec = self.spec
-        q, k, v = _apply(lay.qkv, h)
-        N, nq = h.shape[0], spec.heads
-        qk = _rope(torch.cat((q, k), -1).view(N, nq + spec.kv_heads, spec.head_dim), cos, sin)
-        return qk[:, :nq], qk[:, nq:], v.view(N, spec.kv_heads, spec.head_dim)
-
-    def _mlp(self, lay: _Layer, h: torch.Tensor) -> torch.Tensor:
-        gate, up = _apply(lay.gate_up, h)
-        return _apply(lay.down, F.silu(gate) * up)[0]
-
     def _step(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
-        """One decode step for every row: feed st.tokens at slot st.step, sample the next token."""
+        """One decode step for every row: feed st.tokens at slot st.step, sample the next token.
+        A compiler that cannot run here (no C compiler for Triton's launcher, say) must not fail
+        the job: decode eagerly instead. Its first step (a warm-up, before any capture) compiles;
+        a step stopped part-way is safe to redo (it only rewrites slot st.step)."""
+        try:
+            self._step_once(st, layers, pb, sb, params)
+        except Exception as exc:
+            if not self.compiled or not _compiler_failed(exc):
+                raise
+            self.compiled, self.compile_error = False, f"{type(exc).__name__}: {exc}"[:2000]
+            self._decode_in, self._decode_out = _decode_in, _decode_out
+            warnings.warn(f"FastEngine: torch.compile failed, decoding without it ({self.compile_error[:300]})")
+            self._step_once(st, layers, pb, sb, params)
+
+    def _step_once(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
         spec = self.spec
+        H, kvh, d = spec.heads, spec.kv_heads, spec.head_dim
+        sb = min(sb, st.suffix_cap)
         pos = st.pos_base + st.step
         cos, sin = self._cos[pos][:, None, :], self._sin[pos][:, None, :]
+        future = st.slots[:sb] > st.step  # suffix slots not written yet
         x = F.embedding(st.tokens, self._core.embed_tokens.weight)  # [B, hidden]
         for i, lay in enumerate(layers):
-            q, k, v = self._qkv(lay, _rms_norm(x, lay.ln1, spec.eps), cos, sin)
+            q, k, v = self._decode_in(x, lay.ln1, lay.qkv, cos, sin, spec.eps, H, kvh, d)
             st.sk[i].index_copy_(2, st.step, k[:, :, None])
             st.sv[i].index_copy_(2, st.step, v[:, :, None])
-            att = self._attend(st, i, q, pb, sb)
-            x = x + _apply(lay.o, att)[0]
-            x = x + self._mlp(lay, _rms_norm(x, lay.ln2, spec.eps))
+            x = self._decode_out(x, q, st.pk[i][:, :, :pb], st.pv[i][:, :, :pb], st.prefix_bias[..., :pb],
+                                 st.sk[i][:, :, :sb], st.sv[i][:, :, :sb], future,
+                                 lay.o, lay.ln2, lay.gate_up, lay.down, spec.eps, st.groups, H, kvh, d)
         x = _rms_norm(x, self._core.norm.weight, spec.eps)
         logits = F.linear(x, self._lm.lm_head.weight).float()
         nxt = _sample(logits, params.temperature, params.top_p)
@@ -501,37 +518,69 @@ class FastEngine:
         st.tokens.copy_(nxt)
         st.finished.logical_or_(torch.isin(nxt, self._stop))
 
-    def _attend(self, st: _State, i: int, q: torch.Tensor, pb: int, sb: int) -> torch.Tensor:
-        """Attention of q [B, H, D] over the group's shared prefix and the row's own suffix,
-        merged by log-sum-exp; returns [B, H*D]."""
-        spec = self.spec
-        G, m, kvh, d = st.groups, st.per_group, spec.kv_heads, spec.head_dim
-        g = spec.heads // kvh
-        B = G * m
-        scale = 1.0 / math.sqrt(d)
-        sb = min(sb, st.suffix_cap)
-        # Prefix: per group and kv head, all m*g queries against the one prefix: [G, kvh, m*g, pb].
-        qp = q.view(G, m, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(G, kvh, m * g, d)
-        s1 = torch.matmul(qp, st.pk[i][:, :, :pb].transpose(-1, -2)).float() * scale
-        s1 = s1 + st.prefix_bias[..., :pb]
-        m1 = s1.amax(-1, keepdim=True)
-        e1 = torch.exp(s1 - m1)
-        l1 = e1.sum(-1, keepdim=True)
-        o1 = torch.matmul(e1.to(q.dtype), st.pv[i][:, :, :pb])  # unnormalised [G, kvh, m*g, d]
-        # Back to row layout [B, kvh, g, *].
-        def rows(t):
-            return t.view(G, kvh, m, g, t.shape[-1]).permute(0, 2, 1, 3, 4).reshape(B, kvh, g, t.shape[-1])
-        o1, m1, l1 = rows(o1), rows(m1), rows(l1)
-        # Suffix: each row's own generated tokens, slots <= step.
-        qs = q.view(B, kvh, g, d)
-        s2 = torch.matmul(qs, st.sk[i][:, :, :sb].transpose(-1, -2)).float() * scale
-        s2 = s2.masked_fill((st.slots[:sb] > st.step), float("-inf"))
-        m2 = s2.amax(-1, keepdim=True)
-        e2 = torch.exp(s2 - m2)
-        l2 = e2.sum(-1, keepdim=True)
-        o2 = torch.matmul(e2.to(q.dtype), st.sv[i][:, :, :sb])
-        # Merge the two softmax parts.
-        mx = torch.maximum(m1, m2)
-        a1, a2 = torch.exp(m1 - mx), torch.exp(m2 - mx)
-        out = (o1.float() * a1 + o2.float() * a2) / (l1 * a1 + l2 * a2)
-        return out.to(q.dtype).reshape(B, spec.heads * d)
+
+def _compiler_failed(exc: Exception) -> bool:
+    from torch._dynamo.exc import TorchDynamoException  # already imported once torch.compile ran
+    return isinstance(exc, TorchDynamoException)
+
+
+# --- one layer of a decode step, as pure functions of tensors -------------------------------------
+# Split at the cache write (done by the caller in place) so that a compiled version never mutates
+# its inputs; everything else of the layer is in these two functions.
+
+def _project_qkv(qkv: Groups, h: torch.Tensor, cos, sin, heads: int, kvh: int, d: int):
+    """q [N, H, D], k and v [N, kvh, D] with rotary applied to q and k in one pass."""
+    q, k, v = _run_groups(qkv, h)
+    N = h.shape[0]
+    qk = _rope(torch.cat((q, k), -1).view(N, heads + kvh, d), cos, sin)
+    return qk[:, :heads], qk[:, heads:], v.view(N, kvh, d)
+
+
+def _mlp(gate_up: Groups, down: Groups, h: torch.Tensor) -> torch.Tensor:
+    gate, up = _run_groups(gate_up, h)
+    return _run_groups(down, F.silu(gate) * up)[0]
+
+
+def _decode_in(x, ln1, qkv: Groups, cos, sin, eps: float, heads: int, kvh: int, d: int):
+    return _project_qkv(qkv, _rms_norm(x, ln1, eps), cos, sin, heads, kvh, d)
+
+
+def _decode_out(x, q, pk, pv, prefix_bias, sk, sv, future, o: Groups, ln2, gate_up: Groups,
+                down: Groups, eps: float, groups: int, heads: int, kvh: int, d: int) -> torch.Tensor:
+    att = _shared_prefix_attention(q, pk, pv, prefix_bias, sk, sv, future, groups, heads, kvh, d)
+    x = x + _run_groups(o, att)[0]
+    return x + _mlp(gate_up, down, _rms_norm(x, ln2, eps))
+
+
+def _shared_prefix_attention(q, pk, pv, prefix_bias, sk, sv, future, G: int, heads: int, kvh: int,
+                             d: int) -> torch.Tensor:
+    """Attention of q [B, H, D] over its group's shared prefix pk/pv [G, kvh, pb, D] and the row's
+    own suffix sk/sv [B, kvh, sb, D] (`future` [sb] masks the slots not written yet), merged by
+    log-sum-exp; returns [B, H*D]."""
+    B = q.shape[0]
+    m, g = B // G, heads // kvh
+    scale = 1.0 / math.sqrt(d)
+    # Prefix: per group and kv head, all m*g queries against the one prefix: [G, kvh, m*g, pb].
+    qp = q.view(G, m, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(G, kvh, m * g, d)
+    s1 = torch.matmul(qp, pk.transpose(-1, -2)).float() * scale + prefix_bias
+    m1 = s1.amax(-1, keepdim=True)
+    e1 = torch.exp(s1 - m1)
+    l1 = e1.sum(-1, keepdim=True)
+    o1 = torch.matmul(e1.to(q.dtype), pv)  # unnormalised [G, kvh, m*g, d]
+
+    def rows(t):  # back to row layout [B, kvh, g, *]
+        return t.view(G, kvh, m, g, t.shape[-1]).permute(0, 2, 1, 3, 4).reshape(B, kvh, g, t.shape[-1])
+    o1, m1, l1 = rows(o1), rows(m1), rows(l1)
+    # Suffix: each row's own generated tokens.
+    qs = q.view(B, kvh, g, d)
+    s2 = torch.matmul(qs, sk.transpose(-1, -2)).float() * scale
+    s2 = s2.masked_fill(future, float("-inf"))
+    m2 = s2.amax(-1, keepdim=True)
+    e2 = torch.exp(s2 - m2)
+    l2 = e2.sum(-1, keepdim=True)
+    o2 = torch.matmul(e2.to(q.dtype), sv)
+    # Merge the two softmax parts.
+    mx = torch.maximum(m1, m2)
+    a1, a2 = torch.exp(m1 - mx), torch.exp(m2 - mx)
+    out = (o1.float() * a1 + o2.float() * a2) / (l1 * a1 + l2 * a2)
+    return out.to(q.dtype).reshape(B, heads * d)
