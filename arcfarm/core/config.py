@@ -41,6 +41,9 @@ class RunConfig(BaseModel):
 
     # sampling
     temperature: float = Field(1.0, ge=0)
+    # epochs >= 1 (after a training round) sample at this temperature instead; None = the same.
+    # Training narrows what the model samples: a hotter search may win the diversity back.
+    later_epochs_temperature: float | None = Field(None, ge=0)
     top_p: float = Field(0.95, gt=0, le=1)
     max_new_tokens: int = Field(1024, ge=1)
     sample_batch_size: int = Field(64, ge=1)  # sequences decoded together

@@ -296,7 +296,10 @@ class _TaskRun:
         adapter = None
         if epoch > 0:
             adapter = AdapterRef(f"{self.task.id}", epoch, self._adapter_path(epoch))
-        params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
+        temperature = self.cfg.temperature
+        if epoch > 0 and self.cfg.later_epochs_temperature is not None:
+            temperature = self.cfg.later_epochs_temperature
+        params = SamplingParams(temperature=temperature, top_p=self.cfg.top_p,
                                 max_new_tokens=self.cfg.max_new_tokens,
                                 seed=_derived_seed(self.cfg.seed, self.task.id, epoch, "sample"))
         full, rest = divmod(n, per_prompt)

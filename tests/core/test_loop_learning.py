@@ -103,3 +103,20 @@ def test_cancellation_is_seen_at_the_epoch_boundary(solver):
 
     result = solver.solve(task, hooks=LoopHooks(should_stop=should_stop))
     assert result.stop_reason == "cancelled" and len(result.epochs) == 1
+
+
+def test_later_epochs_sample_at_their_own_temperature(tiny_model_dir):
+    """Greedy after epoch 0 (later_epochs_temperature=0): every sample of one prompt is the same
+    text in epochs 1 and 2, while epoch 0 at temperature 1.0 gives different ones."""
+    cfg = load_config("tiny-cpu", [f"model={tiny_model_dir}", "initial_predictions=4",
+                                   "predictions_per_epoch=4", "max_epochs=2", "samples_per_prompt=4",
+                                   "max_new_tokens=24", "temperature=1.0",
+                                   "later_epochs_temperature=0"])
+    task, _ = parse_task("flip", TASK)
+    seen = []
+    with Solver(cfg) as s:
+        s.solve(task, hooks=LoopHooks(on_predictions=seen.extend))
+    texts = {k: [r.response for r in seen if r.epoch == k] for k in (0, 1, 2)}
+    assert all(len(t) == 4 for t in texts.values())
+    assert len(set(texts[0])) > 1
+    assert len(set(texts[1])) == 1 and len(set(texts[2])) == 1
