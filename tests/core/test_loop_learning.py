@@ -3,6 +3,7 @@
 A random-init model never writes a program that runs, so here the sampler is a scripted engine
 that answers with BARC-format responses of a few real programs (a stand-in for the model's
 search, not for the loop under test). Execution, scoring, relabeling and LoRA training are real.
+The last test samples with the tiny model itself: it checks which temperature each epoch uses.
 """
 from __future__ import annotations
 
