@@ -133,18 +133,32 @@ def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir
                           queue=j.queue, priority=message_priority(0), producer=producer)
     app.close()
 
+    ids = {j.job_id for j in jobs}
+
     def finished():
+        # A worker writes its timing line just after finish_job commits: wait for both, or the
+        # last job of a level can be done in the database but not yet in the timings.
         with sessions() as s:
-            return s.scalar(sa.text("SELECT count(*) FROM jobs WHERE run_id = :r AND status = 'done'"),
-                            {"r": run_id}) == n_jobs
+            done = s.scalar(sa.text("SELECT count(*) FROM jobs WHERE run_id = :r AND status = 'done'"),
+                            {"r": run_id})
+        return done == n_jobs and len(_timings(bench_dir, ids)) == n_jobs
     _wait(finished, 60 + 4 * plan.task_s * plan.jobs_per_worker * 10, f"level {level}", procs)
     makespan = time.time() - t0
     with sessions() as s:
         size1 = s.scalar(sa.text("SELECT pg_database_size(current_database())"))
-    ids = {j.job_id for j in jobs}
-    rows = [{**r, "worker": f.stem} for f in bench_dir.glob("*.jsonl")
-            for r in map(json.loads, f.read_text().splitlines()) if r["job_id"] in ids]
-    return _summarise(level, plan, rows, makespan, (size1 - size0) / n_jobs, log)
+    return _summarise(level, plan, _timings(bench_dir, ids), makespan, (size1 - size0) / n_jobs, log)
+
+
+def _timings(bench_dir: Path, ids: set[int]) -> list[dict]:
+    """The timing lines of these jobs, each tagged with its worker (file); a line still being
+    written (no newline yet) is left for the next look."""
+    rows = []
+    for f in bench_dir.glob("*.jsonl"):
+        text = f.read_text()
+        complete = text[:text.rfind("\n") + 1]
+        rows += [{**r, "worker": f.stem} for r in map(json.loads, complete.splitlines())
+                 if r["job_id"] in ids]
+    return rows
 
 
 def _gaps(rows: list[dict]) -> list[float]:
