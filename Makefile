@@ -34,7 +34,7 @@ $(VLLM_STAMP): pyproject.toml
 	touch $(VLLM_STAMP)
 
 vllm-test: $(VLLM_STAMP)
-	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_engine
+	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/learn/test_vllm_engine.py
 
 demo: $(STAMP)
 	$(BIN)/arcfarm demo

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from arcfarm.api.schemas import RunCreate
 from arcfarm.settings import Settings
-from arcfarm.workers.queue import JobQueue
+from arcfarm.jobs.queue import JobQueue
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 
 from arcfarm.api.deps import require_token
 from arcfarm.api.routes import health, runs
-from arcfarm.core.config import ConfigError
-from arcfarm.core.grids import TaskError
+from arcfarm.learn.config import ConfigError
+from arcfarm.arc.grids import TaskError
 from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import Settings, get_settings
 from arcfarm.workers.embedded import prepare_database
-from arcfarm.workers.queue import make_queue
+from arcfarm.jobs.queue import make_queue
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-from arcfarm.core.engines.base import SamplingParams
-from arcfarm.core.engines.fast import FastEngine
+from arcfarm.learn.engines.base import SamplingParams
+from arcfarm.learn.engines.fast import FastEngine
 
 
 def bench_compiled(trainer, tokenizer, shape, examples, log,

@@ -45,7 +45,7 @@ def load_tasks(count: int) -> list[tuple[np.ndarray, ...]]:
 
 
 def _baseline_init() -> None:
-    import arcfarm.core.common as common
+    import arcfarm.arc.common as common
     sys.modules["common"] = common
 
 
@@ -92,7 +92,7 @@ def _throughput(ex, runs) -> tuple[float, list]:
 
 
 def _overrun(ex, code: str, inputs, repeats: int) -> float:
-    from arcfarm.core.sandbox import ProgramRun
+    from arcfarm.sandbox import ProgramRun
 
     results = ex.run([ProgramRun(code, inputs)] * repeats)
     assert all(r.error == "timeout" for r in results), [r.error for r in results]
@@ -105,7 +105,7 @@ def machine_info() -> dict:
 
 
 def run(quick: bool = False, log=print) -> dict:
-    from arcfarm.core.sandbox import Executor, ProgramRun
+    from arcfarm.sandbox import Executor, ProgramRun
 
     cores = os.cpu_count() or 1
     n_trivial, n_tasks = (200, 6) if quick else (4000, 60)

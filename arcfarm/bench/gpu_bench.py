@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 
 from arcfarm.bench.machine import git_commit, today
-from arcfarm.core.engines.base import AdapterRef, SamplingParams
-from arcfarm.core.engines.fast import FastEngine
-from arcfarm.core.fast_train import ALL_LINEAR, FastLoraTrainer
-from arcfarm.core.trainer import LoraSettings, TrainExample, _pack
+from arcfarm.learn.engines.base import AdapterRef, SamplingParams
+from arcfarm.learn.engines.fast import FastEngine
+from arcfarm.learn.fast_train import ALL_LINEAR, FastLoraTrainer
+from arcfarm.learn.trainer import LoraSettings, TrainExample, _pack
 
 DATE = "2026-11-26"  # the result file's series name; each result records its own date
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
@@ -337,8 +337,8 @@ def default_out(info: dict) -> Path:
 
 
 def bench_tokenizer():
-    from arcfarm.core.model import setup_tokenizer
-    from arcfarm.core.tiny_model import build_tokenizer
+    from arcfarm.learn.model import setup_tokenizer
+    from arcfarm.learn.tiny_model import build_tokenizer
     return setup_tokenizer(build_tokenizer())
 
 

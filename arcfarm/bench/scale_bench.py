@@ -53,7 +53,7 @@ def _tasks(n: int, seed: int) -> list:
     """n distinct ARC-shaped tasks (3 train pairs and a test input of 6..12 cells a side)."""
     import random
 
-    from arcfarm.core.tasks import parse_task
+    from arcfarm.arc.tasks import parse_task
 
     rng = random.Random(seed)
 
@@ -113,7 +113,7 @@ def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir
     """Queue one run for this level's workers, wait for it, summarise its jobs' timings."""
     import sqlalchemy as sa
 
-    from arcfarm.core.config import load_config
+    from arcfarm.learn.config import load_config
     from arcfarm.db import reads, writes
     from arcfarm.workers.celery_app import make_celery, message_priority
 

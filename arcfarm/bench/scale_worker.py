@@ -25,7 +25,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
-from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db import writes
 from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import get_settings

@@ -17,8 +17,8 @@ from rich.table import Table
 from arcfarm.cli.main import app
 
 def _load_task(path: Path):
-    from arcfarm.core.grids import TaskError
-    from arcfarm.core.tasks import parse_task
+    from arcfarm.arc.grids import TaskError
+    from arcfarm.arc.tasks import parse_task
 
     try:
         obj = json.loads(path.read_text())
@@ -70,7 +70,7 @@ def exec_programs(
     timeout: float = typer.Option(2.0, "--timeout", min=0.01, help="Seconds per program (all its grids)."),
 ) -> None:
     """Run programs on a task's train and test inputs in the sandbox; report errors and correctness."""
-    from arcfarm.core.sandbox import Executor, ProgramRun
+    from arcfarm.sandbox import Executor, ProgramRun
 
     task, solutions = _load_task(task_file)
     codes: list[tuple[str, str | None]] = []

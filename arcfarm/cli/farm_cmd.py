@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from arcfarm.cli.main import app
-from arcfarm.core.config import ConfigError
-from arcfarm.core.grids import TaskError
+from arcfarm.learn.config import ConfigError
+from arcfarm.arc.grids import TaskError
 from arcfarm.settings import Settings, SettingsError, get_settings
 
 err = Console(stderr=True)
@@ -199,7 +199,7 @@ def submit(
     no_run: bool = typer.Option(False, "--no-run", help="Embedded mode: only queue the jobs."),
 ) -> None:
     """Queue a run (one job per task) and print its id; embedded mode also runs it."""
-    from arcfarm.workers import submit as svc
+    from arcfarm.jobs import submit as svc
 
     settings = _settings()
     if (dataset is None) == (tasks is None):
@@ -220,8 +220,8 @@ def submit(
 
 
 def _send(settings: Settings, session, run_id: int) -> None:
-    from arcfarm.workers import submit as svc
-    from arcfarm.workers.queue import make_queue
+    from arcfarm.jobs import submit as svc
+    from arcfarm.jobs.queue import make_queue
 
     queue = make_queue(settings)
     try:
@@ -338,8 +338,8 @@ def reconcile(stale_after: Optional[float] = typer.Option(
     """Re-enqueue jobs the database says are queued, and running jobs whose heartbeat is stale,
     unless their message already waits in the broker (embedded mode: run them here). Workers
     also do this every ARCFARM_RECONCILE_S seconds."""
-    from arcfarm.workers import submit as svc
-    from arcfarm.workers.queue import make_queue
+    from arcfarm.jobs import submit as svc
+    from arcfarm.jobs.queue import make_queue
 
     settings = _settings()
     if stale_after is not None:
@@ -375,10 +375,10 @@ def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
          config: str = typer.Option("toy-cpu", help="Config file or bundled name.")) -> None:
     """Run the main job end to end in this process: the committed toy model on a few ARC-format
     tasks (data/demo/) plus the smallest real ARC tasks, recorded in SQLite."""
-    from arcfarm.core.config import load_config
-    from arcfarm.core.datasets import load_taskset
-    from arcfarm.core.model_source import resolve_model_path
-    from arcfarm.workers import submit as svc
+    from arcfarm.learn.config import load_config
+    from arcfarm.arc.datasets import load_taskset
+    from arcfarm.learn.model_source import resolve_model_path
+    from arcfarm.jobs import submit as svc
 
     settings = _settings().model_copy(update={"database_url": None, "broker_url": None})
     os.environ.setdefault("ARCFARM_HOME", str(settings.home))

@@ -17,7 +17,7 @@ def make_tiny_model_cmd(
     hidden: int = typer.Option(256, min=32, help="Hidden size, a multiple of 32 (head_dim)."),
 ) -> None:
     """Build a tiny Llama with a Llama-3.1-like tokenizer, loadable like a real checkpoint."""
-    from arcfarm.core.tiny_model import make_tiny_model  # torch import only when used
+    from arcfarm.learn.tiny_model import make_tiny_model  # torch import only when used
 
     if hidden % 32:
         raise typer.BadParameter(f"{hidden} is not a multiple of 32", param_hint="--hidden")

@@ -11,9 +11,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from arcfarm.cli.main import app
-from arcfarm.core.config import ConfigError, load_config
-from arcfarm.core.datasets import load_taskset
-from arcfarm.core.tasks import TaskError
+from arcfarm.learn.config import ConfigError, load_config
+from arcfarm.arc.datasets import load_taskset
+from arcfarm.arc.tasks import TaskError
 
 err = Console(stderr=True)
 
@@ -43,8 +43,8 @@ def solve(
         raise typer.Exit(2)
     tasks = tasks[:limit] if limit else tasks
 
-    from arcfarm.core.loop import LoopHooks, Solver  # heavy imports only when solving
-    from arcfarm.core.scoring import task_score
+    from arcfarm.learn.loop import LoopHooks, Solver  # heavy imports only when solving
+    from arcfarm.arc.scoring import task_score
 
     results = []
     with Solver(cfg) as solver, _progress(not as_json) as progress:

@@ -14,7 +14,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from arcfarm.core.records import EpochRecord, PredictionRecord
+from arcfarm.learn.records import EpochRecord, PredictionRecord
 from arcfarm.db.models import (JOB_STATUSES, Adapter, Attempt, Epoch, Job, Prediction, Run,
                                Task as TaskRow, utcnow)
 

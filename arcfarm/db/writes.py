@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db.models import (TERMINAL, Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
                                Task as TaskRow, utcnow)
 
@@ -30,7 +30,7 @@ ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
 
 
 class TaskLike(Protocol):
-    """What create_run needs of arcfarm.core.tasks.Task."""
+    """What create_run needs of arcfarm.arc.tasks.Task."""
 
     id: str
     test_inputs: Sequence[np.ndarray]

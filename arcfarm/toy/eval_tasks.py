@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from arcfarm.core.tasks import Pair, Task, parse_task
+from arcfarm.arc.tasks import Pair, Task, parse_task
 from arcfarm.toy.synth import load_jsonl
 
 
@@ -21,7 +21,7 @@ def load_tasks(source: str | Path) -> list[tuple[Task, list[np.ndarray]]]:
                 raise ValueError(f"{source}: task {rec['id']!r} has no test outputs to score against")
             out.append((task, solutions))
         return out
-    from arcfarm.core.datasets import load_taskset
+    from arcfarm.arc.datasets import load_taskset
 
     taskset = load_taskset(str(source))
     for task in taskset.tasks:
@@ -39,7 +39,7 @@ def max_grid_side(task: Task) -> int:
 def prompt_tokens(tokenizer: Any, task: Task) -> int:
     """Tokens of the task's BARC prompt, the longer of the task and its transpose: the loop samples
     from dihedral augmentations, and a transposed grid has a different number of rows (newlines)."""
-    from arcfarm.core.prompts import render_prompt
+    from arcfarm.arc.prompts import render_prompt
 
     def count(t: Task) -> int:
         return len(tokenizer(render_prompt(tokenizer, t), add_special_tokens=False)["input_ids"])
@@ -58,7 +58,7 @@ def filter_tasks(tasks: list[tuple[Task, list[np.ndarray]]], model: str, max_gri
     if max_prompt_tokens:
         from transformers import AutoTokenizer
 
-        from arcfarm.core.model_source import resolve_model_path
+        from arcfarm.learn.model_source import resolve_model_path
 
         path = resolve_model_path(model)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=Path(path).is_dir())

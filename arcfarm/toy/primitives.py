@@ -462,7 +462,7 @@ PRIMITIVES: dict[str, Primitive] = {p.name: p for p in _P}
 
 def compile_helpers() -> dict[str, Callable[..., np.ndarray]]:
     """Every primitive's source executed once, with the `common` names in scope, as callables."""
-    import arcfarm.core.common as common
+    import arcfarm.arc.common as common
 
     namespace: dict[str, Any] = {k: v for k, v in vars(common).items() if not k.startswith("_")}
     namespace["np"] = np

@@ -60,11 +60,11 @@ _COMMON_CODE = None
 
 
 def fresh_common():
-    """A new module object `common`, executed from arcfarm/core/common.py (as the sandbox does)."""
+    """A new module object `common`, executed from arcfarm/arc/common.py (as the sandbox does)."""
     global _COMMON_CODE
     import types
 
-    import arcfarm.core.common as template
+    import arcfarm.arc.common as template
 
     if _COMMON_CODE is None:
         path = Path(template.__file__)

@@ -12,7 +12,7 @@ from typing import Iterable
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from arcfarm.core.chat_template import LLAMA3_CHAT_TEMPLATE
+from arcfarm.arc.chat_template import LLAMA3_CHAT_TEMPLATE
 
 BOS, EOT, END, PAD = "<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>", "<|finetune_right_pad_id|>"
 SPECIAL_TOKENS = [BOS, END, "<|start_header_id|>", "<|end_header_id|>", EOT, "<|eom_id|>", PAD]

@@ -7,7 +7,7 @@ Reads top to bottom: setup (tokenizer trained on the corpus, examples = rendered
 response, loss on the response only), train (AdamW, warm-up then cosine decay over the wall-clock
 budget, bf16 autocast on CUDA, length-bucketed batches of about `batch_tokens` tokens), save
 (`save_pretrained` of model in bf16 + tokenizer with chat template and pad token, loadable by
-arcfarm.core.model.load_model). `--tiny-steps K` trains a tiny model for K steps on the CPU (tests).
+arcfarm.learn.model.load_model). `--tiny-steps K` trains a tiny model for K steps on the CPU (tests).
 
 Sequences are right-padded and run without an attention mask: attention is causal, so real tokens
 never see the padding after them, and padded positions carry no loss.
@@ -27,8 +27,8 @@ from typing import Any, Callable
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from arcfarm.core.prompts import SYSTEM_PROMPT, render_prompt, response_text, user_message
-from arcfarm.core.tasks import Task, parse_task
+from arcfarm.arc.prompts import SYSTEM_PROMPT, render_prompt, response_text, user_message
+from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.toy.synth import load_jsonl
 from arcfarm.toy.tokenizer import EOT, END, train_tokenizer
 

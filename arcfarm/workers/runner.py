@@ -32,10 +32,10 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from arcfarm.core.config import RunConfig
-from arcfarm.core.loop import LoopHooks, ResumeState, Solver
-from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
-from arcfarm.core.tasks import parse_task
+from arcfarm.learn.config import RunConfig
+from arcfarm.learn.loop import LoopHooks, ResumeState, Solver
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.retry import retry_db
 from arcfarm.workers.artifacts import ArtifactStore

@@ -230,7 +230,7 @@ def requeue_lost(settings) -> Callable[[str, int], None]:
     def requeue(worker_name: str, code: int) -> None:
         from arcfarm.db import reads, writes
         from arcfarm.db.engine import make_engine, make_session_factory
-        from arcfarm.workers.queue import CeleryQueue, QueuedJob
+        from arcfarm.jobs.queue import CeleryQueue, QueuedJob
 
         engine = make_engine(settings.db_url)
         queue = CeleryQueue(settings)

@@ -3,7 +3,7 @@
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
 pool for every later job). A failed job with deliveries left is sent again to the same queue.
-When the worker is ready, a Reconciler thread starts (arcfarm.workers.reconciler).
+When the worker is ready, a Reconciler thread starts (arcfarm.jobs.reconciler).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.reconciler import Reconciler
+from arcfarm.jobs.reconciler import Reconciler
 from arcfarm.workers.runner import SolverCache, Worker, run_job as _run_job
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.core.records import EpochRecord, PredictionRecord, TaskResult
-from arcfarm.core.tasks import parse_task
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.arc.tasks import parse_task
 from arcfarm.db import migrate, writes
 from arcfarm.db.engine import make_engine, make_session_factory
 

@@ -104,7 +104,7 @@ def test_concurrent_claims_count_every_delivery(pg_url, helpers):
 
 
 def test_jobs_finishing_together_close_the_run(pg_url, helpers):
-    from arcfarm.core.records import TaskResult
+    from arcfarm.learn.records import TaskResult
     from arcfarm.db import migrate
     from arcfarm.db.models import Run
     migrate.upgrade(pg_url)

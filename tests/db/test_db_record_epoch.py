@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.core.records import PredictionRecord
+from arcfarm.learn.records import PredictionRecord
 from arcfarm.db import reads, writes
 from arcfarm.db.engine import make_engine, make_session_factory
 

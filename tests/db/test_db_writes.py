@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.core.records import TaskResult
+from arcfarm.learn.records import TaskResult
 from arcfarm.db import reads, writes
 
 TABLES = ("runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts")

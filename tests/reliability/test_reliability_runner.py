@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.core.config import load_config
-from arcfarm.core.tasks import parse_task
+from arcfarm.learn.config import load_config
+from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.models import utcnow
 from arcfarm.db.retry import retry_db
 from arcfarm.settings import get_settings
-from arcfarm.workers import submit
+from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import ArtifactError, ArtifactStore
 from arcfarm.workers.runner import SolverCache, Worker, run_job
 from reliability_helpers import overrides, rows, task
@@ -118,7 +118,7 @@ def test_claim_refuses_a_live_job_of_another_worker(new_job, rel_session_factory
 
 def test_job_records_carry_the_last_adapter_and_queued_jobs_filter_by_run(
         new_job, rel_session_factory):
-    from arcfarm.core.records import EpochRecord
+    from arcfarm.learn.records import EpochRecord
 
     run_a, job_a = new_job()
     run_b, job_b = new_job()

@@ -1,10 +1,9 @@
 """Fixtures of the scaling tests: the farm tests' throwaway PostgreSQL database, Redis db and
-queue name (tests/farm/conftest.py, loaded here under another name), plus `start_supervisor`,
-which runs `arcfarm worker` as a real process tree on the CPU.
+queue name (tests/farm_fixtures.py), plus `start_supervisor`, which runs `arcfarm worker` as a
+real process tree on the CPU.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -14,15 +13,8 @@ from pathlib import Path
 
 import pytest
 
-FARM = Path(__file__).resolve().parents[1] / "farm"
-sys.path.insert(0, str(FARM))  # farm_helpers
-
-_spec = importlib.util.spec_from_file_location("arcfarm_farm_fixtures", FARM / "conftest.py")
-_farm = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_farm)
-pg_url, redis_url, queue_name = _farm.pg_url, _farm.redis_url, _farm.queue_name
-farm_env, farm_settings, session_factory = _farm.farm_env, _farm.farm_settings, _farm.session_factory
-ROOT = _farm.ROOT
+from farm_fixtures import (ROOT, farm_env, farm_settings, pg_url, queue_name,  # noqa: F401
+                           redis_url, session_factory)
 
 STARTED = re.compile(r"(\S+@\S+): started, pid (\d+), CUDA_VISIBLE_DEVICES='(\d*)'")
 

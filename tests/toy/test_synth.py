@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from arcfarm.core.prompts import extract_code, response_text
-from arcfarm.core.sandbox import Executor, ProgramRun
-from arcfarm.core.tasks import parse_task
+from arcfarm.arc.prompts import extract_code, response_text
+from arcfarm.sandbox import Executor, ProgramRun
+from arcfarm.arc.tasks import parse_task
 from arcfarm.toy.primitives import compile_helpers
 from arcfarm.toy.synth import (WITHHELD_PAIRS, Rejected, SynthConfig, _verify, build_task,
                                has_withheld_pair, load_jsonl, synthesize)

@@ -9,7 +9,7 @@ FORBIDDEN = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "alembic", "fa
 def test_toy_modules_import_nothing_from_the_farm():
     code = (
         "import importlib, sys\n"
-        "for m in ('arcfarm.toy.synth', 'arcfarm.toy.train', 'arcfarm.toy.eval', 'arcfarm.core.loop'):\n"
+        "for m in ('arcfarm.toy.synth', 'arcfarm.toy.train', 'arcfarm.toy.eval', 'arcfarm.learn.loop'):\n"
         "    importlib.import_module(m)\n"
         f"bad = sorted(m for m in sys.modules if any(m == f or m.startswith(f + '.') for f in {FORBIDDEN!r}))\n"
         "print(','.join(bad))\n"

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from transformers import LlamaForCausalLM
 
 from arcfarm.cli.main import app
-from arcfarm.core.model import load_model
-from arcfarm.core.prompts import COLOR_WORDS, render_prompt
-from arcfarm.core.tasks import parse_task
+from arcfarm.learn.model import load_model
+from arcfarm.arc.prompts import COLOR_WORDS, render_prompt
+from arcfarm.arc.tasks import parse_task
 from arcfarm.toy.eval import pass_curve, schedules
 from arcfarm.toy.train import SIZES, TrainSettings, model_config, train
 

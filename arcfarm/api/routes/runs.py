@@ -16,11 +16,11 @@ from fastapi import APIRouter, HTTPException, status
 
 from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
 from arcfarm.api.schemas import Cancelled, RunCreate, RunCreated
-from arcfarm.core.config import CONFIG_DIR, ConfigError, resolve_config_path
-from arcfarm.core.datasets import NAMED_DATASETS
-from arcfarm.core.grids import TaskError
+from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
+from arcfarm.arc.datasets import NAMED_DATASETS
+from arcfarm.arc.grids import TaskError
 from arcfarm.db import reads, writes
-from arcfarm.workers import submit
+from arcfarm.jobs import submit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])

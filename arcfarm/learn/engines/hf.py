@@ -1,0 +1,115 @@
+"""Sampling with plain transformers `model.generate`: the reference engine, CPU or GPU.
+
+`HFEngine(model, tokenizer, batch_size)` samples `n` completions per prompt, `batch_size`
+sequences at a time, left-padded. The model may be the trainer's peft `PeftModel`: with
+`adapter=None` the LoRA is switched off (`disable_adapter()`), so the base model samples; with an
+`AdapterRef` the LoRA in that same object is active. No copy of the model is ever made.
+
+Reproducibility: with `params.seed` set, `torch.manual_seed(seed)` runs before the first batch, so
+the same prompts, n, params and batch size give the same samples on the same hardware.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+
+from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.model import stop_token_ids
+
+
+def _is_peft(model) -> bool:
+    return hasattr(model, "disable_adapter") and hasattr(model, "peft_config")
+
+
+class HFEngine:
+    """The `Engine` Protocol on top of `model.generate`."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 64):
+        if tokenizer.pad_token_id is None:
+            raise ValueError("tokenizer has no pad token; load it with arcfarm.learn.model.load_model")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.stop_ids = stop_token_ids(tokenizer)
+        # Tests: called with each batch's size before it is decoded (e.g. to raise an OOM).
+        self.fault_hook: Callable[[int], None] | None = None
+
+    def generate(self, prompts: list[str], n: int, params: SamplingParams,
+                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
+        encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        # One row per sequence, prompt-major: a batch mostly repeats one prompt, so little padding.
+        rows = [p for p in range(len(prompts)) for _ in range(n)]
+        results: list[list[Completion]] = [[] for _ in prompts]
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        with self._adapter_context(adapter), torch.inference_mode():
+            for start in range(0, len(rows), self.batch_size):
+                batch = rows[start:start + self.batch_size]
+                if self.fault_hook is not None:
+                    self.fault_hook(len(batch))
+                for p, completion in zip(batch, self._generate_batch([encoded[p] for p in batch], params)):
+                    results[p].append(completion)
+        return results
+
+    def _adapter_context(self, adapter: AdapterRef | None):
+        """LoRA off for the base model, on (the named adapter if the model has it) otherwise."""
+        if not _is_peft(self.model):
+            if adapter is not None:
+                raise ValueError(f"adapter {adapter.name!r} requested but the model has no LoRA")
+            return _eval_mode(self.model)
+        if adapter is None:
+            return _chain(_eval_mode(self.model), self.model.disable_adapter())
+        if adapter.name in self.model.peft_config:
+            self.model.set_adapter(adapter.name)
+        return _eval_mode(self.model)
+
+    def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
+        device = next(self.model.parameters()).device
+        width = max(len(ids) for ids in prompt_ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
+        out = self.model.generate(input_ids=input_ids, attention_mask=mask,
+                                  max_new_tokens=params.max_new_tokens, eos_token_id=self.stop_ids,
+                                  pad_token_id=pad, **_sampling_kwargs(params))
+        generated = out[:, width:].tolist()
+        return [self._completion(ids, len(p)) for ids, p in zip(generated, prompt_ids)]
+
+    def _completion(self, ids: list[int], prompt_tokens: int) -> Completion:
+        """Cut at the first stop token (kept in the count); rows that never stopped ran to the limit."""
+        stops = set(self.stop_ids)
+        end = next((i + 1 for i, t in enumerate(ids) if t in stops), None)
+        reason = "stop" if end is not None else "length"
+        ids = ids[:end] if end is not None else ids
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=len(ids),
+                          finish_reason=reason)
+
+
+def _sampling_kwargs(params: SamplingParams) -> dict:
+    """Every sampling knob explicit, so the model's own generation_config (e.g. Llama's
+    temperature 0.6, top_p 0.9) and transformers' top_k=50 default never leak in."""
+    if params.temperature <= 0:
+        return {"do_sample": False, "temperature": 1.0, "top_p": 1.0}  # neutral: no flag warnings
+    return {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
+
+
+@contextlib.contextmanager
+def _eval_mode(model):
+    """Sampling never uses dropout; the trainer's train/eval state is put back afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+@contextlib.contextmanager
+def _chain(*contexts):
+    with contextlib.ExitStack() as stack:
+        for c in contexts:
+            stack.enter_context(c)
+        yield

@@ -1,0 +1,388 @@
+"""The search-and-learn loop for one ARC task: sample -> execute -> score -> relabel -> train.
+
+Epoch 0 samples `initial_predictions` programs from the model as it is (a fresh, zero adapter).
+Each later epoch trains the task's LoRA on the hindsight-relabeled programs of the epoch before,
+then samples `predictions_per_epoch` more with the adapter active. Everything happens in one
+process: the model is loaded once per Solver, the adapter is re-initialised in place per task,
+and the sandbox pool is started once. The loop sees the task's train pairs and test inputs only;
+solutions are for scoring afterwards (`scoring.task_score`).
+
+Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
+one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
+retried with half the batch tokens (at most TRAIN_OOM_HALVINGS times), then skipped for that
+epoch (the previous adapter is kept and `EpochRecord.train_error` says why). Both batch sizes
+go back to the config's at the start of every task.
+
+Run it from the command line with `arcfarm solve TASK_OR_DATASET --config configs/tiny-cpu.yaml`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from arcfarm.arc.augment import Augmentation, augmentations_for
+from arcfarm.learn.config import RunConfig
+from arcfarm.learn.engines import make_engine
+from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.model import load_model
+from arcfarm.learn.model_source import resolve_model_path
+from arcfarm.arc.prompts import extract_code, render_prompt
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.learn.relabel import relabel_prediction, select_for_training
+from arcfarm.sandbox import Executor, ProgramRun, RunResult
+from arcfarm.arc.scoring import Candidate, fingerprint, score_train, select_attempts
+from arcfarm.arc.tasks import Task
+from arcfarm.learn.trainer import LoraSettings, LoraTrainer, TrainExample, is_out_of_memory
+
+log = logging.getLogger(__name__)
+TRAIN_OOM_HALVINGS = 3
+SAMPLER_RELEASE_FREE_FRACTION = 0.4  # free GPU memory below this share -> drop the sampler's caches
+
+
+class SamplingOutOfMemory(RuntimeError):
+    """Sampling ran out of memory even one sequence at a time."""
+
+
+def _batch_attr(engine) -> str:
+    """HFEngine calls its sampling batch `batch_size`, the fast engine `max_batch`."""
+    return "batch_size" if hasattr(engine, "batch_size") else "max_batch"
+
+
+@dataclass
+class LoopHooks:
+    """Callbacks through which the farm persists progress and asks the loop to stop."""
+
+    on_predictions: Callable[[list[PredictionRecord]], None] | None = None
+    on_epoch: Callable[[EpochRecord, list[PredictionRecord]], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+
+
+@dataclass
+class ResumeState:
+    """What a redelivered job had already committed: replayed, not recomputed."""
+
+    epochs: list[EpochRecord] = field(default_factory=list)
+    predictions: list[PredictionRecord] = field(default_factory=list)
+    adapter_dir: str | None = None
+
+
+def lora_settings(config: RunConfig) -> LoraSettings:
+    return LoraSettings(
+        rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
+        use_rslora=config.use_rslora, target_modules=list(config.lora_target_modules),
+        learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+        batch_tokens=config.train_batch_tokens, max_seq_len=config.max_seq_len,
+        epochs=config.train_epochs_per_round,
+        gradient_checkpointing=config.gradient_checkpointing,
+        continue_optimizer=config.continue_optimizer)
+
+
+def _structure(config: RunConfig) -> tuple:
+    """The config keys fixed when the model is wrapped; runs sharing a Solver must agree on them."""
+    return (config.model, config.dtype, config.device, config.engine, config.lora_rank,
+            config.lora_alpha, config.use_rslora, tuple(config.lora_target_modules),
+            config.lora_dropout, config.exec_timeout_s, config.exec_memory_mb, config.exec_workers)
+
+
+def _derived_seed(*parts: object) -> int:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class Solver:
+    """Model, tokenizer, LoRA trainer, sampling engine and sandbox pool, built once per process."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.structure = _structure(config)
+        model_path = resolve_model_path(config.model)
+        self.model, self.tokenizer = load_model(model_path, dtype=config.dtype, device=config.device)
+        on_gpu = next(self.model.parameters()).device.type == "cuda"
+        trainer_class = LoraTrainer
+        if on_gpu:  # chunked loss, no checkpointing unless needed, fused AdamW: bench/results/gpu-*
+            from arcfarm.learn.fast_train import FastLoraTrainer as trainer_class
+        self.trainer = trainer_class(self.model, self.tokenizer, lora_settings(config))
+        kind = config.engine
+        if kind == "auto":
+            kind = "fast" if torch.cuda.is_available() else "hf"
+        # vLLM loads its own copy of the weights and takes adapters as files of at most its rank.
+        extra = {}
+        if kind == "fast" and not config.compile_decode:
+            extra = {"compile_step": False}
+        if kind == "vllm":
+            extra = {"model_path": model_path, "max_lora_rank": config.lora_rank}
+        self.engine = make_engine(kind, self.trainer.model, self.tokenizer,
+                                  batch_size=config.sample_batch_size, **extra)
+        self.executor = Executor(workers=config.exec_workers or None,
+                                 timeout_s=config.exec_timeout_s, memory_mb=config.exec_memory_mb)
+
+    def compatible(self, config: RunConfig) -> bool:
+        return _structure(config) == self.structure
+
+    def save_adapter(self, directory: str) -> dict:
+        return self.trainer.save(directory)
+
+    def close(self) -> None:
+        self.executor.close()
+        if hasattr(self.engine, "close"):  # vLLM: its engine process
+            self.engine.close()
+
+    def __enter__(self) -> "Solver":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def solve(self, task: Task, config: RunConfig | None = None, hooks: LoopHooks | None = None,
+              resume: ResumeState | None = None) -> TaskResult:
+        config = config or self.config
+        if not self.compatible(config):
+            raise ValueError("config differs from the Solver's in model, engine, LoRA structure "
+                             "or sandbox limits; build a new Solver for it")
+        run = _TaskRun(self, task, config, hooks or LoopHooks(), resume)
+        try:
+            return run.run()
+        finally:
+            run.close()
+
+
+class _TaskRun:
+    """One task's loop state; `run()` reads like the algorithm."""
+
+    def __init__(self, solver: Solver, task: Task, config: RunConfig, hooks: LoopHooks,
+                 resume: ResumeState | None):
+        self.s, self.task, self.cfg, self.hooks = solver, task, config, hooks
+        self.resume = resume or ResumeState()
+        self.records: list[PredictionRecord] = list(self.resume.predictions)
+        self.epochs: list[EpochRecord] = list(self.resume.epochs)
+        self.trained: set[str] = set()
+        self.started = time.perf_counter()
+        self.adapter_tmp: tempfile.TemporaryDirectory | None = None  # see _adapter_path
+
+    def close(self) -> None:
+        if self.adapter_tmp is not None:
+            self.adapter_tmp.cleanup()
+
+    def run(self) -> TaskResult:
+        trainer = self.s.trainer
+        trainer.settings = lora_settings(self.cfg)
+        if hasattr(self.s.engine, _batch_attr(self.s.engine)):
+            setattr(self.s.engine, _batch_attr(self.s.engine), self.cfg.sample_batch_size)
+        t0 = time.perf_counter()
+        trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
+        if self.resume.adapter_dir and self.epochs:
+            trainer.load(self.resume.adapter_dir)
+        reset_s = time.perf_counter() - t0
+        self._replay_trained()
+        stop_reason = "max_epochs"
+        for epoch in range(len(self.epochs), self.cfg.max_epochs + 1):
+            if self.hooks.should_stop and self.hooks.should_stop():
+                stop_reason = "cancelled"
+                break
+            if time.perf_counter() - self.started > self.cfg.time_budget_s:
+                stop_reason = "time_budget"
+                break
+            self._epoch(epoch, reset_s if epoch == len(self.resume.epochs) else 0.0)
+            if self._agreement_reached():
+                stop_reason = "agreement"
+                break
+        return TaskResult(task_id=self.task.id, epochs=self.epochs, attempts=self._attempts(),
+                          stop_reason=stop_reason, seconds=time.perf_counter() - self.started)
+
+    # -- one epoch --------------------------------------------------------------------------
+    def _epoch(self, epoch: int, reset_s: float) -> None:
+        n = self.cfg.initial_predictions if epoch == 0 else self.cfg.predictions_per_epoch
+        relabeled, loss, train_error, train_tokens, relabel_s, train_s = 0, None, None, 0, 0.0, 0.0
+        if epoch > 0:
+            t0 = time.perf_counter()
+            examples = self._relabel(epoch - 1)
+            relabel_s = time.perf_counter() - t0
+            relabeled = len(examples)
+            if examples:
+                report = self._train(examples)
+                loss, train_error, train_tokens = report.loss, report.error, report.tokens
+                train_s = report.seconds
+        t0 = time.perf_counter()
+        batch = self._sample(epoch, n)
+        sample_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        new = self._execute(epoch, batch)
+        execute_s = time.perf_counter() - t0
+        self.records.extend(new)
+        if self.hooks.on_predictions:
+            self.hooks.on_predictions(new)
+        record = EpochRecord(
+            epoch=epoch, predictions=len(new), valid=sum(r.valid for r in new),
+            unique_outputs=len({r.fingerprint for r in new if r.valid}), relabeled=relabeled,
+            train_loss=loss, train_error=train_error,
+            best_train_correct=max((r.train_correct for r in new), default=0),
+            passes_train=sum(r.passes_train for r in new), sample_s=sample_s,
+            execute_s=execute_s, relabel_s=relabel_s, train_s=train_s, reset_s=reset_s,
+            train_tokens=train_tokens)
+        self.epochs.append(record)
+        if self.hooks.on_epoch:
+            self.hooks.on_epoch(record, new)
+
+    def _train(self, examples: list[TrainExample]):
+        """Train; after an out-of-memory, again with half the batch tokens (a few times)."""
+        trainer = self.s.trainer
+        self._free_sampler_memory()
+        engine = self.s.engine
+        if hasattr(engine, "before_training"):  # e.g. vLLM's sleep mode gives the GPU back
+            engine.before_training()
+        try:
+            report = trainer.train(examples)
+            for _ in range(TRAIN_OOM_HALVINGS):
+                if report.error is None or not report.error.startswith("OutOfMemoryError") \
+                        or trainer.settings.batch_tokens <= 1:
+                    break
+                trainer.settings.batch_tokens = max(1, trainer.settings.batch_tokens // 2)
+                log.warning("task %s: training out of memory; retrying with batch_tokens=%d",
+                            self.task.id, trainer.settings.batch_tokens)
+                report = trainer.train(examples)
+        finally:
+            if hasattr(engine, "after_training"):
+                engine.after_training()
+        return report
+
+    def _free_sampler_memory(self) -> None:
+        """The fast engine keeps its KV caches and CUDA graphs between calls (no re-capture per
+        epoch); at the longest prompts they and training do not fit in 80 GB together
+        (bench/results/gpu-*: CUBLAS_STATUS_ALLOC_FAILED), so give them back when memory is tight."""
+        release = getattr(self.s.engine, "release", None)
+        if release is None or not torch.cuda.is_available():
+            return
+        free, total = torch.cuda.mem_get_info()
+        if free < SAMPLER_RELEASE_FREE_FRACTION * total:
+            release()
+
+    def _relabel(self, source_epoch: int) -> list[TrainExample]:
+        chosen = select_for_training([r for r in self.records if r.epoch == source_epoch],
+                                     seen=self.trained, cap=self.cfg.relabel_cap,
+                                     min_train_correct=self.cfg.relabel_min_train_correct)
+        examples = []
+        for rec in chosen:
+            relabeled = relabel_prediction(self.task, rec)
+            if relabeled is not None:
+                prompt = render_prompt(self.s.tokenizer, relabeled.task)
+                examples.append(TrainExample(prompt=prompt, response=relabeled.response))
+        return examples
+
+    def _replay_trained(self) -> None:
+        """On resume, mark what earlier epochs trained on so it is not trained on twice."""
+        for epoch in range(1, len(self.epochs)):
+            select_for_training([r for r in self.records if r.epoch == epoch - 1],
+                                seen=self.trained, cap=self.cfg.relabel_cap,
+                                min_train_correct=self.cfg.relabel_min_train_correct)
+
+    # -- search ---------------------------------------------------------------------------------
+    def _sample(self, epoch: int, n: int) -> list[tuple[Augmentation, Completion]]:
+        if n == 0:
+            return []
+        per_prompt = self.cfg.samples_per_prompt
+        n_prompts = math.ceil(n / per_prompt)
+        rng = random.Random(_derived_seed(self.cfg.seed, self.task.id, epoch, "aug"))
+        augs = augmentations_for(n_prompts, rng, permute_background=self.cfg.permute_background)
+        prompts = [render_prompt(self.s.tokenizer, aug.apply_task(self.task)) for aug in augs]
+        adapter = None
+        if epoch > 0:
+            adapter = AdapterRef(f"{self.task.id}", epoch, self._adapter_path(epoch))
+        temperature = self.cfg.temperature
+        if epoch > 0 and self.cfg.later_epochs_temperature is not None:
+            temperature = self.cfg.later_epochs_temperature
+        params = SamplingParams(temperature=temperature, top_p=self.cfg.top_p,
+                                max_new_tokens=self.cfg.max_new_tokens,
+                                seed=_derived_seed(self.cfg.seed, self.task.id, epoch, "sample"))
+        full, rest = divmod(n, per_prompt)
+        out = self._generate(prompts[:full], per_prompt, params, adapter, epoch) if full else []
+        if rest:
+            out = list(out) + list(self._generate(prompts[full:], rest, params, adapter, epoch))
+        return [(aug, c) for aug, comps in zip(augs, out) for c in comps]
+
+    def _adapter_path(self, epoch: int) -> str | None:
+        """Engines in another process (vLLM) read the LoRA from disk: save this epoch's adapter to
+        a fresh directory under the task's temporary folder. In-process engines need no copy."""
+        if not getattr(self.s.engine, "needs_adapter_path", False):
+            return None
+        if self.adapter_tmp is None:
+            self.adapter_tmp = tempfile.TemporaryDirectory(prefix="arcfarm-adapter-")
+        directory = f"{self.adapter_tmp.name}/epoch-{epoch}"
+        self.s.trainer.save(directory)
+        return directory
+
+    def _generate(self, prompts: list[str], n: int, params: SamplingParams,
+                  adapter: AdapterRef | None, epoch: int) -> list[list[Completion]]:
+        """engine.generate; out of memory halves the engine's batch and tries again, down to 1."""
+        engine, attr = self.s.engine, _batch_attr(self.s.engine)
+        while True:
+            try:
+                return engine.generate(prompts, n, params, adapter)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                size = getattr(engine, attr, None) or 1
+                if size <= 1:
+                    raise SamplingOutOfMemory(
+                        f"task {self.task.id!r} epoch {epoch}: sampling ran out of memory even "
+                        f"at batch size 1 ({str(exc).splitlines()[0][:300]})") from None
+                setattr(engine, attr, size // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                log.warning("task %s epoch %d: sampling out of memory at batch size %d; retrying "
+                            "with %d", self.task.id, epoch, size, size // 2)
+
+    def _execute(self, epoch: int, batch: list[tuple[Augmentation, Completion]]
+                 ) -> list[PredictionRecord]:
+        codes = [extract_code(c.text) for _, c in batch]
+        inputs = {aug: aug.apply_task(self.task).all_inputs() for aug, _ in batch}  # once per prompt
+        runs = [ProgramRun(code, inputs[aug]) for code, (aug, _) in zip(codes, batch)]
+        results = self.s.executor.run(runs)
+        first_index = len(self.records)
+        return [self._record(epoch, first_index + i, aug, comp, code, res)
+                for i, (code, (aug, comp), res) in enumerate(zip(codes, batch, results))]
+
+    def _record(self, epoch: int, index: int, aug: Augmentation, comp: Completion, code: str,
+                res: RunResult) -> PredictionRecord:
+        outputs = [None if g is None else aug.invert_grid(g) for g in res.outputs]
+        n_train = len(self.task.train)
+        train_out, test_out = outputs[:n_train], outputs[n_train:]
+        score = score_train([p.output for p in self.task.train], train_out)
+        return PredictionRecord(
+            epoch=epoch, sample_index=index, augmentation=aug.to_json(),
+            prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
+            response=comp.text, code=code,
+            code_hash=hashlib.sha256(code.encode()).hexdigest()[:16],
+            train_outputs=train_out, test_outputs=test_out, grid_errors=list(res.grid_errors),
+            error=res.error, error_message=res.message, train_correct=score.train_correct,
+            train_total=score.train_total, pixel_score=score.pixel_score,
+            passes_train=score.passes_train, fingerprint=fingerprint(outputs),
+            seconds=res.seconds)
+
+    # -- answers ----------------------------------------------------------------------------------
+    def _candidates(self) -> list[Candidate]:
+        return [Candidate(code=r.code, train_correct=r.train_correct, passes_train=r.passes_train,
+                          test_outputs=r.test_outputs) for r in self.records]
+
+    def _attempts(self) -> list[list[np.ndarray]]:
+        return select_attempts(self._candidates(), len(self.task.test_inputs))
+
+    def _agreement_reached(self) -> bool:
+        """Stop once k distinct programs pass every train pair and agree on the test outputs."""
+        k = self.cfg.stop_after_agreeing
+        if k <= 0:
+            return False
+        votes: dict[str, set[str]] = {}
+        for r in self.records:
+            if r.passes_train and all(g is not None for g in r.test_outputs):
+                key = fingerprint(r.test_outputs) or ""
+                votes.setdefault(key, set()).add(r.code_hash)
+        return any(len(codes) >= k for codes in votes.values())

@@ -1,0 +1,66 @@
+"""Hindsight relabeling: every program that ran becomes a correct solution of its own task.
+
+A sampled program that produced a valid grid for every input of its (augmented) task is, by
+construction, a correct solution of the task made of those inputs and its own outputs. That new
+task's prompt plus the model's full response is a training example. We build the examples from
+PredictionRecords only (un-augmented outputs + the augmentation), so a resumed job relabels the
+same way as one that never stopped. Test solutions never enter here: only the program's outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from arcfarm.arc.augment import Augmentation
+from arcfarm.learn.records import PredictionRecord
+from arcfarm.arc.tasks import Pair, Task
+
+
+@dataclass(frozen=True)
+class RelabeledTask:
+    task: Task  # augmented inputs, the program's own outputs
+    response: str  # the model's full text, answer prefix included
+    fingerprint: str
+
+
+def _frozen(grid: np.ndarray) -> np.ndarray:
+    grid = np.array(grid, dtype=np.int64)
+    grid.flags.writeable = False
+    return grid
+
+
+def relabel_prediction(task: Task, record: PredictionRecord) -> RelabeledTask | None:
+    """The task this prediction solves, in the augmented space its prompt was written in."""
+    if not record.valid:
+        return None
+    aug = Augmentation.from_json(record.augmentation)
+    aug_task = aug.apply_task(task)
+    outputs = [_frozen(aug.apply_grid(g)) for g in record.train_outputs]
+    train = tuple(Pair(p.input, out) for p, out in zip(aug_task.train, outputs))
+    new_task = Task(id=f"{task.id}/relabel/{record.fingerprint[:12]}", train=train,
+                    test_inputs=aug_task.test_inputs)
+    return RelabeledTask(new_task, record.response.strip(), record.fingerprint)
+
+
+def select_for_training(records: Sequence[PredictionRecord], *, seen: set[str] | None = None,
+                        cap: int = 0, min_train_correct: int = 0) -> list[PredictionRecord]:
+    """Valid predictions, one per output fingerprint (shortest code wins), best train score first.
+
+    `seen` holds fingerprints already trained on in earlier epochs; they are skipped and the
+    chosen ones are added to it. `cap` > 0 keeps at most that many.
+    """
+    seen = set() if seen is None else seen
+    best: dict[str, PredictionRecord] = {}
+    for rec in records:
+        if not rec.valid or rec.fingerprint in seen or rec.train_correct < min_train_correct:
+            continue
+        kept = best.get(rec.fingerprint)
+        if kept is None or len(rec.code) < len(kept.code):
+            best[rec.fingerprint] = rec
+    chosen = sorted(best.values(), key=lambda r: (-r.train_correct, -r.pixel_score, len(r.code)))
+    if cap:
+        chosen = chosen[:cap]
+    seen.update(r.fingerprint for r in chosen)
+    return chosen
