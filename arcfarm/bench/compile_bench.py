@@ -23,9 +23,9 @@ def bench_compiled(trainer, tokenizer, shape, examples, log,
     vocab = trainer.model.config.vocab_size
     # On the CPU (the --small smoke run) Inductor's C++ build would dominate: trace only.
     backend = "inductor" if trainer.model.device.type == "cuda" else "aot_eager"
-    engines = {"eager": FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[],
+    engines = {"eager": FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[],
                                    compile_step=False),
-               "compiled": FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[],
+               "compiled": FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[],
                                       compile_step=True, compile_backend=backend)}
     params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=shape.new_tokens)
     result: dict = {"backend": backend, "sampling": [], "greedy_first_difference": None, "task": None}

@@ -354,9 +354,9 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
     log(f"model built in {secs:.1f} s on {result['device']}")
     tokenizer = bench_tokenizer()
     trainer = make_trainer(model, tokenizer)
-    engine = FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[])
+    engine = FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[])
     if "sampling" in sections:
-        big = FastEngine(trainer.model, tokenizer, max_batch=max(shape.sample_ns), stop_ids=[])
+        big = FastEngine(trainer.model, tokenizer, batch_size=max(shape.sample_ns), stop_ids=[])
         result["sampling"] = bench_sampling(trainer.model, big, shape, log)
         big.release()
         del big

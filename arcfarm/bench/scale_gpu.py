@@ -42,7 +42,7 @@ def _worker(index: int, gpu: str, inbox, outbox, task: GpuTask, small: bool) -> 
     model = gb.build_model(small)
     tokenizer = gb.bench_tokenizer()
     trainer = gb.make_trainer(model, tokenizer)
-    engine = gb.FastEngine(trainer.model, tokenizer, max_batch=shape.max_batch, stop_ids=[])
+    engine = gb.FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[])
     examples = gb.synthetic_examples(tokenizer, random.Random(3), 2 * task.examples,
                                      shape.example_prompt, shape.example_response)
     plan = [(task.predictions, 0)] + [(task.predictions, task.examples)] * (task.rounds - 1)

@@ -10,8 +10,8 @@ solutions are for scoring afterwards (`scoring.task_score`).
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
 retried with half the batch tokens (at most TRAIN_OOM_HALVINGS times), then skipped for that
-epoch (the previous adapter is kept and `EpochRecord.train_error` says why). Both batch sizes
-go back to the config's at the start of every task.
+epoch (the previous adapter is kept and `EpochRecord.train_error` says why). A halved batch size
+holds for the rest of the task; the next task starts from its config's.
 
 Run it from the command line with `arcfarm solve TASK_OR_DATASET --config configs/tiny-cpu.yaml`.
 """
@@ -50,11 +50,6 @@ SAMPLER_RELEASE_FREE_FRACTION = 0.4  # free GPU memory below this share -> drop 
 
 class SamplingOutOfMemory(RuntimeError):
     """Sampling ran out of memory even one sequence at a time."""
-
-
-def _batch_attr(engine) -> str:
-    """HFEngine calls its sampling batch `batch_size`, the fast engine `max_batch`."""
-    return "batch_size" if hasattr(engine, "batch_size") else "max_batch"
 
 
 @dataclass
@@ -133,8 +128,7 @@ class Solver:
 
     def close(self) -> None:
         self.executor.close()
-        if hasattr(self.engine, "close"):  # vLLM: its engine process
-            self.engine.close()
+        self.engine.close()
 
     def __enter__(self) -> "Solver":
         return self
@@ -165,6 +159,7 @@ class _TaskRun:
         self.records: list[PredictionRecord] = list(self.resume.predictions)
         self.epochs: list[EpochRecord] = list(self.resume.epochs)
         self.trained: set[str] = set()
+        self.sample_batch_size = config.sample_batch_size  # halved for the task on out of memory
         self.started = time.perf_counter()
         self.adapter_tmp: tempfile.TemporaryDirectory | None = None  # see _adapter_path
 
@@ -175,8 +170,6 @@ class _TaskRun:
     def run(self) -> TaskResult:
         trainer = self.s.trainer
         trainer.settings = lora_settings(self.cfg)
-        if hasattr(self.s.engine, _batch_attr(self.s.engine)):
-            setattr(self.s.engine, _batch_attr(self.s.engine), self.cfg.sample_batch_size)
         t0 = time.perf_counter()
         trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
         if self.resume.adapter_dir and self.epochs:
@@ -237,8 +230,7 @@ class _TaskRun:
         trainer = self.s.trainer
         self._free_sampler_memory()
         engine = self.s.engine
-        if hasattr(engine, "before_training"):  # e.g. vLLM's sleep mode gives the GPU back
-            engine.before_training()
+        engine.before_training()  # e.g. vLLM's sleep mode gives the GPU back
         try:
             report = trainer.train(examples)
             for _ in range(TRAIN_OOM_HALVINGS):
@@ -250,20 +242,18 @@ class _TaskRun:
                             self.task.id, trainer.settings.batch_tokens)
                 report = trainer.train(examples)
         finally:
-            if hasattr(engine, "after_training"):
-                engine.after_training()
+            engine.after_training()
         return report
 
     def _free_sampler_memory(self) -> None:
         """The fast engine keeps its KV caches and CUDA graphs between calls (no re-capture per
         epoch); at the longest prompts they and training do not fit in 80 GB together
         (bench/results/gpu-*: CUBLAS_STATUS_ALLOC_FAILED), so give them back when memory is tight."""
-        release = getattr(self.s.engine, "release", None)
-        if release is None or not torch.cuda.is_available():
+        if not torch.cuda.is_available():
             return
         free, total = torch.cuda.mem_get_info()
         if free < SAMPLER_RELEASE_FREE_FRACTION * total:
-            release()
+            self.s.engine.release()
 
     def _relabel(self, source_epoch: int) -> list[TrainExample]:
         chosen = select_for_training([r for r in self.records if r.epoch == source_epoch],
@@ -311,7 +301,7 @@ class _TaskRun:
     def _adapter_path(self, epoch: int) -> str | None:
         """Engines in another process (vLLM) read the LoRA from disk: save this epoch's adapter to
         a fresh directory under the task's temporary folder. In-process engines need no copy."""
-        if not getattr(self.s.engine, "needs_adapter_path", False):
+        if not self.s.engine.needs_adapter_path:
             return None
         if self.adapter_tmp is None:
             self.adapter_tmp = tempfile.TemporaryDirectory(prefix="arcfarm-adapter-")
@@ -321,20 +311,19 @@ class _TaskRun:
 
     def _generate(self, prompts: list[str], n: int, params: SamplingParams,
                   adapter: AdapterRef | None, epoch: int) -> list[list[Completion]]:
-        """engine.generate; out of memory halves the engine's batch and tries again, down to 1."""
-        engine, attr = self.s.engine, _batch_attr(self.s.engine)
+        """engine.generate; out of memory halves the task's batch and tries again, down to 1."""
         while True:
+            size = self.sample_batch_size
             try:
-                return engine.generate(prompts, n, params, adapter)
+                return self.s.engine.generate(prompts, n, params, adapter, batch_size=size)
             except Exception as exc:
                 if not is_out_of_memory(exc):
                     raise
-                size = getattr(engine, attr, None) or 1
                 if size <= 1:
                     raise SamplingOutOfMemory(
                         f"task {self.task.id!r} epoch {epoch}: sampling ran out of memory even "
                         f"at batch size 1 ({str(exc).splitlines()[0][:300]})") from None
-                setattr(engine, attr, size // 2)
+                self.sample_batch_size = size // 2
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 log.warning("task %s epoch %d: sampling out of memory at batch size %d; retrying "

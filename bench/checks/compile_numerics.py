@@ -9,8 +9,8 @@ from arcfarm.learn.engines.base import SamplingParams
 model = gb.build_model(False); tok = gb.bench_tokenizer(); trainer = gb.make_trainer(model, tok)
 prompt = gb._prompt(random.Random(0), model.config.vocab_size, 2000)
 greedy = SamplingParams(temperature=0.0, max_new_tokens=32)
-e = FastEngine(trainer.model, tok, max_batch=128, stop_ids=[], compile_step=False)
-c = FastEngine(trainer.model, tok, max_batch=128, stop_ids=[], compile_step=True)
+e = FastEngine(trainer.model, tok, batch_size=128, stop_ids=[], compile_step=False)
+c = FastEngine(trainer.model, tok, batch_size=128, stop_ids=[], compile_step=True)
 def fd(a, b): return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
 e4 = e.generate_ids([prompt], 4, greedy, gb.ADAPTER)[0]
 e64 = e.generate_ids([prompt], 64, greedy, gb.ADAPTER)[0]

@@ -54,7 +54,7 @@ def _reference(peft, tokenizer, prompt, new_tokens, adapter):
 @pytest.mark.parametrize("adapter", [None, ADAPTER], ids=["base", "lora"])
 def test_greedy_equals_generate(setup, adapter):
     peft, tokenizer, prompts = setup
-    engine = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8)
+    engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8)
     params = SamplingParams(temperature=0, max_new_tokens=30)
     ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     got = engine.generate_ids(ids, 2, params, adapter)  # 2 prompts of different lengths, one batch
@@ -65,7 +65,7 @@ def test_greedy_equals_generate(setup, adapter):
 
 def test_lora_changes_output_and_in_place_updates_are_seen(setup):
     peft, tokenizer, prompts = setup
-    engine = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False)
+    engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False)
     params = SamplingParams(temperature=0, max_new_tokens=12)
     ids = tokenizer(prompts[:1], add_special_tokens=False)["input_ids"]
     base, lora = engine.generate_ids(ids, 1, params, None), engine.generate_ids(ids, 1, params, ADAPTER)
@@ -100,7 +100,7 @@ def _expected_probs(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 def test_sampled_first_and_later_token_frequencies(setup):
     peft, tokenizer, prompts = setup
     torch.manual_seed(0)
-    engine = FastEngine(peft, tokenizer, max_batch=1000, use_cuda_graphs=False)
+    engine = FastEngine(peft, tokenizer, batch_size=1000, use_cuda_graphs=False)
     ids = tokenizer(prompts[:1], add_special_tokens=False)["input_ids"][0]
     n = 4000
     params = SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=2, seed=3)
@@ -136,9 +136,9 @@ def test_sample_function_matches_distribution():
 
 def test_counts_and_completions(setup):
     peft, tokenizer, prompts = setup
-    engine = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False)
+    engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False)
     params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=9, seed=1)
-    out = engine.generate(prompts, 5, params, ADAPTER)  # n=5 > max_batch=4: chunks of 3 (+pad)
+    out = engine.generate(prompts, 5, params, ADAPTER)  # n=5 > batch_size=4: chunks of 3 (+pad)
     assert [len(c) for c in out] == [5, 5]
     stops = set(stop_token_ids(tokenizer))
     for prompt, completions in zip(prompts, out):
@@ -178,9 +178,9 @@ def test_compiled_step_equals_eager(setup, adapter):
     peft, tokenizer, prompts = setup
     ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     params = SamplingParams(temperature=0, max_new_tokens=30)
-    eager = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8)
+    eager = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8)
     assert not eager.compiled  # CPU default
-    compiled = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8,
+    compiled = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8,
                           compile_step=True, compile_backend="aot_eager")
     assert compiled.generate_ids(ids, 2, params, adapter) == eager.generate_ids(ids, 2, params, adapter)
     assert compiled.compiled and compiled.compile_error is None
@@ -193,10 +193,10 @@ def test_a_compiler_that_fails_falls_back_to_eager(setup):
 
     def broken_backend(graph, example_inputs):
         raise RuntimeError("no C compiler here")
-    engine = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8,
+    engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8,
                         compile_step=True, compile_backend=broken_backend)
     with pytest.warns(UserWarning, match="torch.compile failed"):
         got = engine.generate_ids(ids, 2, params, ADAPTER)
-    eager = FastEngine(peft, tokenizer, max_batch=4, use_cuda_graphs=False, suffix_bucket=8)
+    eager = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8)
     assert got == eager.generate_ids(ids, 2, params, ADAPTER)
     assert not engine.compiled and "no C compiler here" in engine.compile_error

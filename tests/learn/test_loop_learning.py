@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from arcfarm.learn.config import load_config
-from arcfarm.learn.engines.base import Completion
+from arcfarm.learn.engines.base import Completion, Engine
 from arcfarm.learn.loop import LoopHooks, Solver
 from arcfarm.arc.prompts import response_text
 from arcfarm.arc.tasks import parse_task
@@ -26,15 +26,16 @@ def _code(body: str) -> str:
             f"    {body}\n    return output_grid")
 
 
-class ScriptedEngine:
+class ScriptedEngine(Engine):
     """Cycles through fixed responses; records whether an adapter was requested."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
+        self.batch_size = 64
         self.adapters = []
         self.calls = 0
 
-    def generate(self, prompts, n, params, adapter=None):
+    def generate(self, prompts, n, params, adapter=None, *, batch_size=None):
         self.adapters.append(adapter)
         out = []
         for _ in prompts:

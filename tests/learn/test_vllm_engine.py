@@ -140,10 +140,10 @@ def test_loop_passes_a_saved_adapter_to_vllm(solver):
     calls = []
     generate = solver.engine.generate
 
-    def recording(prompts, n, params, adapter=None):
+    def recording(prompts, n, params, adapter=None, *, batch_size=None):
         if adapter is not None:
             calls.append((adapter, sorted(p.name for p in Path(adapter.path).iterdir())))
-        return generate(prompts, n, params, adapter)
+        return generate(prompts, n, params, adapter, batch_size=batch_size)
 
     solver.engine.generate = recording
     try:

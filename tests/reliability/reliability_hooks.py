@@ -18,7 +18,7 @@ from arcfarm.arc.prompts import response_text
 FLIP = "from common import *\nimport numpy as np\n\ndef transform(input_grid):\n    return np.fliplr(input_grid)\n"
 
 
-def _scripted(prompts, n, params, adapter=None):
+def _scripted(prompts, n, params, adapter=None, *, batch_size=None):
     """An engine that always answers with the flip program."""
     text = response_text(FLIP)
     return [[Completion(text=text, prompt_tokens=10, completion_tokens=20, finish_reason="stop")

@@ -1,4 +1,4 @@
-"""Sampling engines behind one Protocol (`base.Engine`); `make_engine` picks one by name."""
+"""Sampling engines behind one interface (`base.Engine`); `make_engine` builds one by name."""
 from __future__ import annotations
 
 from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
@@ -26,9 +26,7 @@ def make_engine(kind: str, model, tokenizer, **kw) -> Engine:
     raise ValueError(f"unknown engine {kind!r}; choose one of {', '.join(_KINDS)}")
 
 
-def _vllm_engine(model, tokenizer, model_path: str | None = None, batch_size: int | None = None,
-                 **kw) -> Engine:
-    """vLLM schedules its own batches (`max_num_seqs`), so the loop's `batch_size` is dropped."""
+def _vllm_engine(model, tokenizer, model_path: str | None = None, **kw) -> Engine:
     try:  # not a bare `import vllm`: that would accept any folder named vllm on the path
         from vllm import LLM  # noqa: F401
     except ImportError as exc:

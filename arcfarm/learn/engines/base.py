@@ -1,14 +1,18 @@
-"""What every sampling engine speaks: parameters, completions, adapter references, the Protocol.
+"""What every sampling engine speaks: parameters, completions, adapter references, and `Engine`,
+the base class that declares everything the loop uses of an engine.
 
 An engine turns fully rendered chat strings (`prompts.render_prompt`, already starting with
 `<|begin_of_text|>`, so tokenized with `add_special_tokens=False`) into `n` completions each.
-Implementations: `hf.py` (plain transformers, CPU and GPU); vLLM and a fast GPU engine plug in
-behind the same Protocol.
+Implementations: `hf.py` (plain transformers, CPU and GPU), `fast.py` (Llama on CUDA: shared
+prefix, CUDA graphs), `vllm_engine.py` (vLLM in its own process). An engine writes `generate`;
+the hooks around it default to nothing, which is right for an in-process engine that keeps
+nothing between calls.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass
@@ -35,10 +39,31 @@ class AdapterRef:
     path: str | None = None  # saved adapter directory, for engines in another process
 
 
-class Engine(Protocol):
-    tokenizer: Any
+class Engine(ABC):
+    """A sampling engine, as the loop sees it."""
 
+    tokenizer: Any
+    batch_size: int  # sequences decoded together when `generate` is given no batch size
+    # True: the engine cannot read the trainer's LoRA in memory (vLLM, another process), so the
+    # loop saves each epoch's adapter and passes its directory in `AdapterRef.path`.
+    needs_adapter_path: bool = False
+
+    @abstractmethod
     def generate(self, prompts: list[str], n: int, params: SamplingParams,
-                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
-        """`n` completions for each prompt, in prompt order."""
-        ...
+                 adapter: AdapterRef | None = None, *,
+                 batch_size: int | None = None) -> list[list[Completion]]:
+        """`n` completions for each prompt, in prompt order, `batch_size` sequences at a time
+        (None: `self.batch_size`; an engine that schedules its own batches ignores it)."""
+
+    def release(self) -> None:
+        """Free what is kept between calls (KV caches, CUDA graphs), e.g. to make room for
+        training; the next call builds it again. Nothing to free by default."""
+
+    def before_training(self) -> None:
+        """The trainer is about to train in this process: give back what training needs."""
+
+    def after_training(self) -> None:
+        """Training is done: take back what `before_training` gave away."""
+
+    def close(self) -> None:
+        """Stop whatever the engine started (a process); the engine is not used afterwards."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
 
 PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch rounded up to this
 SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only what exists
@@ -202,18 +202,18 @@ class _ModelSpec:
     eps: float
 
 
-class FastEngine:
-    """The `Engine` Protocol for Llama-architecture models (HF `LlamaForCausalLM`, or a peft
-    wrapper around one). `max_batch` rows are decoded together; on CUDA out of memory the batch
-    is halved and the call carries on."""
+class FastEngine(Engine):
+    """An `Engine` for Llama-architecture models (HF `LlamaForCausalLM`, or a peft wrapper
+    around one). `batch_size` rows are decoded together; on CUDA out of memory the batch is
+    halved and the call carries on. Caches and graphs are kept between calls (`release`)."""
 
-    def __init__(self, model, tokenizer, max_batch: int = 128, use_cuda_graphs: bool = True,
+    def __init__(self, model, tokenizer, batch_size: int = 128, use_cuda_graphs: bool = True,
                  stop_ids: list[int] | None = None, check_every: int = 16,
-                 suffix_bucket: int = SUFFIX_BUCKET, batch_size: int | None = None,
-                 compile_step: bool | None = None, compile_backend="inductor"):
+                 suffix_bucket: int = SUFFIX_BUCKET, compile_step: bool | None = None,
+                 compile_backend="inductor"):
         self.model = model
         self.tokenizer = tokenizer
-        self.max_batch = batch_size or max_batch  # batch_size: HFEngine's name for it
+        self.batch_size = batch_size
         self.check_every = check_every
         self.suffix_bucket = suffix_bucket
         if stop_ids is None:
@@ -251,25 +251,28 @@ class FastEngine:
     # --- public API ------------------------------------------------------------------------------
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams,
-                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
+                 adapter: AdapterRef | None = None, *,
+                 batch_size: int | None = None) -> list[list[Completion]]:
         encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
-        token_lists = self.generate_ids(encoded, n, params, adapter)
+        token_lists = self.generate_ids(encoded, n, params, adapter, batch_size=batch_size)
         return [[self._completion(ids, len(p)) for ids in rows] for p, rows in zip(encoded, token_lists)]
 
     def generate_ids(self, prompt_ids: list[list[int]], n: int, params: SamplingParams,
-                     adapter: AdapterRef | None = None) -> list[list[list[int]]]:
+                     adapter: AdapterRef | None = None, *,
+                     batch_size: int | None = None) -> list[list[list[int]]]:
         """`n` lists of generated token ids per prompt (each ends at its first stop token, kept)."""
         layers = self._layers(adapter)
+        size = batch_size or self.batch_size
         while True:
             self._pending_seed = params.seed  # applied after graph capture (warm-ups draw numbers)
             try:
                 with torch.no_grad():
-                    return self._generate_all(prompt_ids, n, params, layers)
+                    return self._generate_all(prompt_ids, n, params, layers, size)
             except torch.OutOfMemoryError:
-                if self.max_batch <= 1:
+                if size <= 1:
                     raise
                 self.release()
-                self.max_batch //= 2
+                size //= 2
 
     def release(self) -> None:
         """Free the caches and graphs (e.g. before training on long sequences)."""
@@ -341,11 +344,11 @@ class FastEngine:
 
     # --- batching --------------------------------------------------------------------------------
 
-    def _generate_all(self, prompt_ids, n, params, layers) -> list[list[list[int]]]:
-        chunks = math.ceil(n / self.max_batch)
-        m = math.ceil(n / chunks)  # equal chunks of at most max_batch samples of one prompt
+    def _generate_all(self, prompt_ids, n, params, layers, batch_size: int) -> list[list[list[int]]]:
+        chunks = math.ceil(n / batch_size)
+        m = math.ceil(n / chunks)  # equal chunks of at most batch_size samples of one prompt
         items = [(p, min(m, n - c * m)) for p in range(len(prompt_ids)) for c in range(chunks)]
-        groups = max(1, min(self.max_batch // m, len(items)))
+        groups = max(1, min(batch_size // m, len(items)))
         results: list[list[list[int]]] = [[] for _ in prompt_ids]
         self.last_stats = {"decode_steps": 0, "batches": 0, "prefill_s": 0.0}
         for start in range(0, len(items), groups):

@@ -1,7 +1,7 @@
 """Sampling with plain transformers `model.generate`: the reference engine, CPU or GPU.
 
 `HFEngine(model, tokenizer, batch_size)` samples `n` completions per prompt, `batch_size`
-sequences at a time, left-padded. The model may be the trainer's peft `PeftModel`: with
+sequences at a time (or the `batch_size` a call passes), left-padded. The model may be the trainer's peft `PeftModel`: with
 `adapter=None` the LoRA is switched off (`disable_adapter()`), so the base model samples; with an
 `AdapterRef` the LoRA in that same object is active. No copy of the model is ever made.
 
@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
 from arcfarm.learn.model import stop_token_ids
 
 
@@ -23,8 +23,8 @@ def _is_peft(model) -> bool:
     return hasattr(model, "disable_adapter") and hasattr(model, "peft_config")
 
 
-class HFEngine:
-    """The `Engine` Protocol on top of `model.generate`."""
+class HFEngine(Engine):
+    """An `Engine` on top of `model.generate`; nothing is kept between calls."""
 
     def __init__(self, model, tokenizer, batch_size: int = 64):
         if tokenizer.pad_token_id is None:
@@ -37,7 +37,9 @@ class HFEngine:
         self.fault_hook: Callable[[int], None] | None = None
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams,
-                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
+                 adapter: AdapterRef | None = None, *,
+                 batch_size: int | None = None) -> list[list[Completion]]:
+        size = batch_size or self.batch_size
         encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
         # One row per sequence, prompt-major: a batch mostly repeats one prompt, so little padding.
         rows = [p for p in range(len(prompts)) for _ in range(n)]
@@ -45,8 +47,8 @@ class HFEngine:
         if params.seed is not None:
             torch.manual_seed(params.seed)
         with self._adapter_context(adapter), torch.inference_mode():
-            for start in range(0, len(rows), self.batch_size):
-                batch = rows[start:start + self.batch_size]
+            for start in range(0, len(rows), size):
+                batch = rows[start:start + size]
                 if self.fault_hook is not None:
                     self.fault_hook(len(batch))
                 for p, completion in zip(batch, self._generate_batch([encoded[p] for p in batch], params)):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
 from arcfarm.learn.model import stop_token_ids
 
 # vLLM accepts only these `max_lora_rank` values; a config's rank is rounded up to the next one.
@@ -45,14 +45,15 @@ def supported_lora_rank(rank: int) -> int:
     raise ValueError(f"LoRA rank {rank} is above vLLM's largest max_lora_rank {VLLM_LORA_RANKS[-1]}")
 
 
-class VLLMEngine:
-    """The `Engine` Protocol on top of `vllm.LLM`."""
+class VLLMEngine(Engine):
+    """An `Engine` on top of `vllm.LLM`. vLLM schedules its own batches (`max_num_seqs`):
+    `batch_size` is kept for the interface and ignored."""
 
     needs_adapter_path = True  # the loop saves the adapter to disk after each epoch's training
 
     def __init__(self, model_path: str, tokenizer, max_lora_rank: int = 64,
                  gpu_memory_utilization: float | None = None, enforce_eager: bool | None = None,
-                 sleep_during_training: bool = False, **llm_kwargs):
+                 sleep_during_training: bool = False, batch_size: int = 64, **llm_kwargs):
         from vllm import LLM  # the optional extra; make_engine explains how to install it
 
         on_cuda = torch.cuda.is_available()
@@ -64,6 +65,7 @@ class VLLMEngine:
             enforce_eager = not on_cuda
         self.model_path = str(model_path)
         self.tokenizer = tokenizer
+        self.batch_size = batch_size
         self.stop_ids = stop_token_ids(tokenizer)
         self.sleep_during_training = sleep_during_training
         self.llm = LLM(model=self.model_path, enable_lora=True,
@@ -75,7 +77,8 @@ class VLLMEngine:
         self._names: set[str] = set()
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams,
-                 adapter: AdapterRef | None = None) -> list[list[Completion]]:
+                 adapter: AdapterRef | None = None, *,
+                 batch_size: int | None = None) -> list[list[Completion]]:
         encoded = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
         greedy = params.temperature <= 0
         # vLLM refuses n > 1 with greedy sampling: decode once, the copies would be identical.
