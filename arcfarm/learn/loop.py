@@ -311,7 +311,11 @@ class _TaskRun:
 
     def _generate(self, prompts: list[str], n: int, params: SamplingParams,
                   adapter: AdapterRef | None, epoch: int) -> list[list[Completion]]:
-        """engine.generate; out of memory halves the task's batch and tries again, down to 1."""
+        """engine.generate; out of memory halves the task's batch and tries again, down to 1.
+
+        The one out-of-memory policy for sampling, here rather than in each engine: the batch
+        size is the task's state (it stays halved for the rest of the task), the failure must
+        name task and epoch, and it is the same for every engine."""
         while True:
             size = self.sample_batch_size
             try:
@@ -319,15 +323,17 @@ class _TaskRun:
             except Exception as exc:
                 if not is_out_of_memory(exc):
                     raise
-                if size <= 1:
-                    raise SamplingOutOfMemory(
-                        f"task {self.task.id!r} epoch {epoch}: sampling ran out of memory even "
-                        f"at batch size 1 ({str(exc).splitlines()[0][:300]})") from None
-                self.sample_batch_size = size // 2
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                log.warning("task %s epoch %d: sampling out of memory at batch size %d; retrying "
-                            "with %d", self.task.id, epoch, size, size // 2)
+                reason = str(exc).splitlines()[0][:300]
+            # Out of the except block, so the traceback's frames (and their tensors) are freed.
+            if size <= 1:
+                raise SamplingOutOfMemory(f"task {self.task.id!r} epoch {epoch}: sampling ran out "
+                                          f"of memory even at batch size 1 ({reason})")
+            self.sample_batch_size = size // 2
+            self.s.engine.release()  # caches sized for the old batch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            log.warning("task %s epoch %d: sampling out of memory at batch size %d; retrying "
+                        "with %d", self.task.id, epoch, size, size // 2)
 
     def _execute(self, epoch: int, batch: list[tuple[Augmentation, Completion]]
                  ) -> list[PredictionRecord]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from arcfarm.learn.config import load_config
 from arcfarm.learn.engines.base import Completion, Engine
-from arcfarm.learn.loop import LoopHooks, Solver
+from arcfarm.learn.loop import LoopHooks, SamplingOutOfMemory, Solver
 from arcfarm.arc.prompts import response_text
 from arcfarm.arc.tasks import parse_task
 
@@ -27,15 +28,21 @@ def _code(body: str) -> str:
 
 
 class ScriptedEngine(Engine):
-    """Cycles through fixed responses; records whether an adapter was requested."""
+    """Cycles through fixed responses; records whether an adapter was requested and the batch
+    sizes asked for. With `fits` set, a batch larger than that runs out of memory."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
         self.batch_size = 64
         self.adapters = []
+        self.batch_sizes = []
+        self.fits: int | None = None
         self.calls = 0
 
     def generate(self, prompts, n, params, adapter=None, *, batch_size=None):
+        self.batch_sizes.append(batch_size)
+        if self.fits is not None and batch_size > self.fits:
+            raise torch.OutOfMemoryError(f"CUDA out of memory (injected at batch {batch_size})")
         self.adapters.append(adapter)
         out = []
         for _ in prompts:
@@ -105,6 +112,39 @@ def test_cancellation_is_seen_at_the_epoch_boundary(solver):
 
     result = solver.solve(task, hooks=LoopHooks(should_stop=should_stop))
     assert result.stop_reason == "cancelled" and len(result.epochs) == 1
+
+
+@pytest.fixture
+def out_of_memory_above(solver):
+    """Sets the largest batch the scripted engine fits; puts everything back afterwards."""
+    def limit(fits: int | None):
+        solver.engine.fits = fits
+        solver.engine.batch_sizes.clear()
+        return solver.engine.batch_sizes
+    yield limit
+    limit(None)
+
+
+def test_sampling_out_of_memory_halves_the_tasks_batch(solver, out_of_memory_above):
+    """tiny-cpu samples 16 at a time: 16 -> 8 -> 4 fits, and 4 holds for the rest of the task;
+    the next task starts from the config's 16 again."""
+    task, _ = parse_task("flip", TASK)
+    sizes = out_of_memory_above(4)
+    result = solver.solve(task)
+    assert [e.predictions for e in result.epochs] == [10, 5, 5]
+    assert sizes[:3] == [16, 8, 4] and set(sizes[3:]) == {4}
+    sizes = out_of_memory_above(None)
+    solver.solve(task)
+    assert set(sizes) == {16}
+
+
+def test_sampling_that_never_fits_fails_the_task_by_name(solver, out_of_memory_above):
+    task, _ = parse_task("flip", TASK)
+    sizes = out_of_memory_above(0)
+    with pytest.raises(SamplingOutOfMemory, match=r"task 'flip' epoch 0: sampling ran out of "
+                       r"memory even at batch size 1 \(CUDA out of memory"):
+        solver.solve(task)
+    assert sizes == [16, 8, 4, 2, 1]
 
 
 def test_later_epochs_sample_at_their_own_temperature(tiny_model_dir):

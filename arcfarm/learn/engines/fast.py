@@ -204,8 +204,8 @@ class _ModelSpec:
 
 class FastEngine(Engine):
     """An `Engine` for Llama-architecture models (HF `LlamaForCausalLM`, or a peft wrapper
-    around one). `batch_size` rows are decoded together; on CUDA out of memory the batch is
-    halved and the call carries on. Caches and graphs are kept between calls (`release`)."""
+    around one). `batch_size` rows are decoded together. Caches and graphs are kept between
+    calls (`release`). Out of memory is raised; the loop decides what to do (halve the batch)."""
 
     def __init__(self, model, tokenizer, batch_size: int = 128, use_cuda_graphs: bool = True,
                  stop_ids: list[int] | None = None, check_every: int = 16,
@@ -262,17 +262,9 @@ class FastEngine(Engine):
                      batch_size: int | None = None) -> list[list[list[int]]]:
         """`n` lists of generated token ids per prompt (each ends at its first stop token, kept)."""
         layers = self._layers(adapter)
-        size = batch_size or self.batch_size
-        while True:
-            self._pending_seed = params.seed  # applied after graph capture (warm-ups draw numbers)
-            try:
-                with torch.no_grad():
-                    return self._generate_all(prompt_ids, n, params, layers, size)
-            except torch.OutOfMemoryError:
-                if size <= 1:
-                    raise
-                self.release()
-                size //= 2
+        self._pending_seed = params.seed  # applied after graph capture (warm-ups draw numbers)
+        with torch.no_grad():
+            return self._generate_all(prompt_ids, n, params, layers, batch_size or self.batch_size)
 
     def release(self) -> None:
         """Free the caches and graphs (e.g. before training on long sequences)."""
