@@ -9,7 +9,7 @@ CORE_MODULES = ("arcfarm.arc.tasks", "arcfarm.arc.datasets", "arcfarm.arc.prompt
                 "arcfarm.arc.common", "arcfarm.arc.augment", "arcfarm.sandbox",
                 "arcfarm.arc.scoring", "arcfarm.learn.relabel", "arcfarm.learn.config",
                 "arcfarm.learn.records", "arcfarm.learn.engines", "arcfarm.learn.trainer",
-                "arcfarm.learn.loop")
+                "arcfarm.learn.loop", "arcfarm.learn.solver")
 
 
 def test_core_imports_nothing_from_the_farm():

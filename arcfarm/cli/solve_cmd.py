@@ -43,7 +43,8 @@ def solve(
         raise typer.Exit(2)
     tasks = tasks[:limit] if limit else tasks
 
-    from arcfarm.learn.loop import LoopHooks, Solver  # heavy imports only when solving
+    from arcfarm.learn.loop import LoopHooks  # heavy imports only when solving
+    from arcfarm.learn.solver import Solver
     from arcfarm.arc.scoring import task_score
 
     results = []

@@ -1,11 +1,13 @@
 """The search-and-learn loop for one ARC task: sample -> execute -> score -> relabel -> train.
 
-Epoch 0 samples `initial_predictions` programs from the model as it is (a fresh, zero adapter).
-Each later epoch trains the task's LoRA on the hindsight-relabeled programs of the epoch before,
-then samples `predictions_per_epoch` more with the adapter active. Everything happens in one
-process: the model is loaded once per Solver, the adapter is re-initialised in place per task,
-and the sandbox pool is started once. The loop sees the task's train pairs and test inputs only;
-solutions are for scoring afterwards (`scoring.task_score`).
+    result = solve_task(solver, task, config, lora_settings(config), hooks, resume)
+
+usually through `Solver.solve` (arcfarm.learn.solver, which builds model, trainer, engine and
+sandbox pool once per process). Epoch 0 samples `initial_predictions` programs from the model as
+it is (a fresh, zero adapter). Each later epoch trains the task's LoRA on the hindsight-relabeled
+programs of the epoch before, then samples `predictions_per_epoch` more with the adapter active.
+The adapter is re-initialised in place per task. The loop sees the task's train pairs and test
+inputs only; solutions are for scoring afterwards (`scoring.task_score`).
 
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
@@ -24,24 +26,24 @@ import random
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
 from arcfarm.arc.augment import Augmentation, augmentations_for
 from arcfarm.learn.config import RunConfig
-from arcfarm.learn.engines import make_engine
 from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
-from arcfarm.learn.model import load_model
-from arcfarm.learn.model_source import resolve_model_path
 from arcfarm.arc.prompts import extract_code, render_prompt
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.learn.relabel import relabel_prediction, select_for_training
-from arcfarm.sandbox import Executor, ProgramRun, RunResult
+from arcfarm.sandbox import ProgramRun, RunResult
 from arcfarm.arc.scoring import Candidate, fingerprint, score_train, select_attempts
 from arcfarm.arc.tasks import Task
-from arcfarm.learn.trainer import LoraSettings, LoraTrainer, TrainExample, is_out_of_memory
+from arcfarm.learn.trainer import LoraSettings, TrainExample, is_out_of_memory
+
+if TYPE_CHECKING:  # the Solver builds the parts and calls solve_task; the loop only uses them
+    from arcfarm.learn.solver import Solver
 
 log = logging.getLogger(__name__)
 TRAIN_OOM_HALVINGS = 3
@@ -70,91 +72,23 @@ class ResumeState:
     adapter_dir: str | None = None
 
 
-def lora_settings(config: RunConfig) -> LoraSettings:
-    return LoraSettings(
-        rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
-        use_rslora=config.use_rslora, target_modules=list(config.lora_target_modules),
-        learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-        batch_tokens=config.train_batch_tokens, max_seq_len=config.max_seq_len,
-        epochs=config.train_epochs_per_round,
-        gradient_checkpointing=config.gradient_checkpointing,
-        continue_optimizer=config.continue_optimizer)
-
-
-def _structure(config: RunConfig) -> tuple:
-    """The config keys fixed when the model is wrapped; runs sharing a Solver must agree on them."""
-    return (config.model, config.dtype, config.device, config.engine, config.lora_rank,
-            config.lora_alpha, config.use_rslora, tuple(config.lora_target_modules),
-            config.lora_dropout, config.exec_timeout_s, config.exec_memory_mb, config.exec_workers)
-
-
-def _derived_seed(*parts: object) -> int:
-    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-class Solver:
-    """Model, tokenizer, LoRA trainer, sampling engine and sandbox pool, built once per process."""
-
-    def __init__(self, config: RunConfig):
-        self.config = config
-        self.structure = _structure(config)
-        model_path = resolve_model_path(config.model)
-        self.model, self.tokenizer = load_model(model_path, dtype=config.dtype, device=config.device)
-        on_gpu = next(self.model.parameters()).device.type == "cuda"
-        trainer_class = LoraTrainer
-        if on_gpu:  # chunked loss, no checkpointing unless needed, fused AdamW: bench/results/gpu-*
-            from arcfarm.learn.fast_train import FastLoraTrainer as trainer_class
-        self.trainer = trainer_class(self.model, self.tokenizer, lora_settings(config))
-        kind = config.engine
-        if kind == "auto":
-            kind = "fast" if torch.cuda.is_available() else "hf"
-        # vLLM loads its own copy of the weights and takes adapters as files of at most its rank.
-        extra = {}
-        if kind == "fast" and not config.compile_decode:
-            extra = {"compile_step": False}
-        if kind == "vllm":
-            extra = {"model_path": model_path, "max_lora_rank": config.lora_rank}
-        self.engine = make_engine(kind, self.trainer.model, self.tokenizer,
-                                  batch_size=config.sample_batch_size, **extra)
-        self.executor = Executor(workers=config.exec_workers or None,
-                                 timeout_s=config.exec_timeout_s, memory_mb=config.exec_memory_mb)
-
-    def compatible(self, config: RunConfig) -> bool:
-        return _structure(config) == self.structure
-
-    def save_adapter(self, directory: str) -> dict:
-        return self.trainer.save(directory)
-
-    def close(self) -> None:
-        self.executor.close()
-        self.engine.close()
-
-    def __enter__(self) -> "Solver":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def solve(self, task: Task, config: RunConfig | None = None, hooks: LoopHooks | None = None,
-              resume: ResumeState | None = None) -> TaskResult:
-        config = config or self.config
-        if not self.compatible(config):
-            raise ValueError("config differs from the Solver's in model, engine, LoRA structure "
-                             "or sandbox limits; build a new Solver for it")
-        run = _TaskRun(self, task, config, hooks or LoopHooks(), resume)
-        try:
-            return run.run()
-        finally:
-            run.close()
+def solve_task(solver: Solver, task: Task, config: RunConfig, settings: LoraSettings,
+               hooks: LoopHooks | None = None, resume: ResumeState | None = None) -> TaskResult:
+    """Run the loop on `task` with the solver's parts; `settings` train the task's LoRA."""
+    run = _TaskRun(solver, task, config, settings, hooks or LoopHooks(), resume)
+    try:
+        return run.run()
+    finally:
+        run.close()
 
 
 class _TaskRun:
     """One task's loop state; `run()` reads like the algorithm."""
 
-    def __init__(self, solver: Solver, task: Task, config: RunConfig, hooks: LoopHooks,
-                 resume: ResumeState | None):
+    def __init__(self, solver: Solver, task: Task, config: RunConfig, settings: LoraSettings,
+                 hooks: LoopHooks, resume: ResumeState | None):
         self.s, self.task, self.cfg, self.hooks = solver, task, config, hooks
+        self.settings = settings
         self.resume = resume or ResumeState()
         self.records: list[PredictionRecord] = list(self.resume.predictions)
         self.epochs: list[EpochRecord] = list(self.resume.epochs)
@@ -169,7 +103,7 @@ class _TaskRun:
 
     def run(self) -> TaskResult:
         trainer = self.s.trainer
-        trainer.settings = lora_settings(self.cfg)
+        trainer.settings = self.settings
         t0 = time.perf_counter()
         trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
         if self.resume.adapter_dir and self.epochs:
@@ -381,3 +315,16 @@ class _TaskRun:
                 key = fingerprint(r.test_outputs) or ""
                 votes.setdefault(key, set()).add(r.code_hash)
         return any(len(codes) >= k for codes in votes.values())
+
+
+def _derived_seed(*parts: object) -> int:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def __getattr__(name: str) -> Any:
+    """`from arcfarm.learn.loop import Solver` (arcfarm/toy until it imports arcfarm.learn.solver)."""
+    if name == "Solver":
+        from arcfarm.learn.solver import Solver
+        return Solver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

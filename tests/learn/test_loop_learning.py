@@ -13,7 +13,8 @@ import torch
 
 from arcfarm.learn.config import load_config
 from arcfarm.learn.engines.base import Completion, Engine
-from arcfarm.learn.loop import LoopHooks, SamplingOutOfMemory, Solver
+from arcfarm.learn.loop import LoopHooks, SamplingOutOfMemory
+from arcfarm.learn.solver import Solver
 from arcfarm.arc.prompts import response_text
 from arcfarm.arc.tasks import parse_task
 

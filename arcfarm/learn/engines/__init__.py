@@ -5,16 +5,14 @@ from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingP
 
 __all__ = ["AdapterRef", "Completion", "Engine", "SamplingParams", "make_engine"]
 
-_KINDS = ("auto", "hf", "fast", "vllm")
+_KINDS = ("hf", "fast", "vllm")
 
 
 def make_engine(kind: str, model, tokenizer, **kw) -> Engine:
     """`hf` = transformers `generate` (HFEngine), `fast` = FastEngine (Llama models; CUDA graphs on
     CUDA, eager on CPU), `vllm` = VLLMEngine (the `arcfarm[vllm]` extra; it loads its own copy of
     the weights from `model_path=`, default `model.config._name_or_path`, in the model's dtype);
-    keyword arguments go to the engine. `auto` = `fast` on CUDA, else `hf`."""
-    if kind == "auto":
-        kind = "fast" if next(model.parameters()).device.type == "cuda" else "hf"
+    keyword arguments go to the engine. The config's `auto` is resolved by the Solver."""
     if kind == "fast":
         from arcfarm.learn.engines.fast import FastEngine
         return FastEngine(model, tokenizer, **kw)
