@@ -198,11 +198,12 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
         batch = _batch(rng, vocab, length)
         row = {"seq_len": length, "tok_s": None, "baseline_tok_s": None}
         trainer.reset(seed=0)
-        optimizer = trainer._get_optimizer()
+        optimizer = trainer._get_optimizer(trainer.settings)
+        clip = trainer.settings.max_grad_norm
         trainer.model.train()
         try:
-            trainer._step(batch, optimizer)  # warm-up, also finds the checkpointing level
-            _, secs = _timed(lambda: [trainer._step(batch, optimizer) for _ in range(shape.train_steps)])
+            trainer._step(batch, optimizer, clip)  # warm-up, also finds the checkpointing level
+            _, secs = _timed(lambda: [trainer._step(batch, optimizer, clip) for _ in range(shape.train_steps)])
             row["tok_s"] = round(length * shape.train_steps / secs, 1)
             row["checkpoint_every"] = trainer.checkpoint_level
         except torch.OutOfMemoryError:
@@ -266,9 +267,9 @@ def bench_overhead(trainer, engine: FastEngine, examples, log) -> dict:
         _sync()
         t0 = time.perf_counter()
         trainer.reset()
-        sequences = [trainer._tokenize(e) for e in examples]
+        sequences = [trainer._tokenize(e, trainer.settings.max_seq_len) for e in examples]
         _pack([s for s in sequences if s], trainer.settings.batch_tokens, trainer.tokenizer.pad_token_id or 0)
-        trainer._get_optimizer()
+        trainer._get_optimizer(trainer.settings)
         engine._layers(AdapterRef("default", version))
         _sync()
         times.append(time.perf_counter() - t0)

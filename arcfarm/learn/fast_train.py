@@ -63,14 +63,14 @@ class FastLoraTrainer(LoraTrainer):
         fits = [lvl for t, lvl in self._level_for.items() if t <= tokens]
         return max(fits, key=lambda lvl: _LEVELS.index(lvl), default=self.checkpoint_level)
 
-    def _step(self, batch, optimizer) -> tuple[float, int, int]:
+    def _step(self, batch, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
         input_ids, labels, mask = batch
         tokens = int(input_ids.numel())
         level = self._level(tokens)
         while True:
             self._set_checkpointing(level)
             try:
-                return self._fast_step(input_ids, labels, mask, optimizer)
+                return self._fast_step(input_ids, labels, mask, optimizer, max_grad_norm)
             except RuntimeError as exc:
                 if not is_out_of_memory(exc):
                     raise
@@ -82,7 +82,7 @@ class FastLoraTrainer(LoraTrainer):
                 level = _LEVELS[_LEVELS.index(level) + 1]
                 self._level_for[tokens] = level
 
-    def _fast_step(self, input_ids, labels, mask, optimizer) -> tuple[float, int, int]:
+    def _fast_step(self, input_ids, labels, mask, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
         device = self._device()
         ids, labels = input_ids.to(device), labels.to(device)
         hidden = self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
@@ -92,18 +92,17 @@ class FastLoraTrainer(LoraTrainer):
         loss = chunked_cross_entropy(hidden[:, :-1][picked], self._lm.lm_head.weight,
                                      targets[picked], self.ce_chunk) / max(n_labels, 1)
         loss.backward()
-        if self.settings.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(list(self._params.values()), self.settings.max_grad_norm,
-                                           foreach=True)
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(list(self._params.values()), max_grad_norm, foreach=True)
         if self.fault_hook is not None:
             self.fault_hook()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return loss.item(), n_labels, int(mask.sum())
 
-    def _get_optimizer(self) -> torch.optim.Optimizer:
-        if self._optimizer is None or not self.settings.continue_optimizer:
+    def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:
+        if self._optimizer is None or not settings.continue_optimizer:
             fused = self._device().type == "cuda"
-            self._optimizer = torch.optim.AdamW(list(self._params.values()), lr=self.settings.learning_rate,
-                                                weight_decay=self.settings.weight_decay, fused=fused)
+            self._optimizer = torch.optim.AdamW(list(self._params.values()), lr=settings.learning_rate,
+                                                weight_decay=settings.weight_decay, fused=fused)
         return self._optimizer

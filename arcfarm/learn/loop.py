@@ -25,7 +25,7 @@ import math
 import random
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -88,7 +88,7 @@ class _TaskRun:
     def __init__(self, solver: Solver, task: Task, config: RunConfig, settings: LoraSettings,
                  hooks: LoopHooks, resume: ResumeState | None):
         self.s, self.task, self.cfg, self.hooks = solver, task, config, hooks
-        self.settings = settings
+        self.train_settings = settings  # fewer batch_tokens for the task after an out of memory
         self.resume = resume or ResumeState()
         self.records: list[PredictionRecord] = list(self.resume.predictions)
         self.epochs: list[EpochRecord] = list(self.resume.epochs)
@@ -103,7 +103,6 @@ class _TaskRun:
 
     def run(self) -> TaskResult:
         trainer = self.s.trainer
-        trainer.settings = self.settings
         t0 = time.perf_counter()
         trainer.reset(seed=_derived_seed(self.cfg.seed, self.task.id, "lora"))
         if self.resume.adapter_dir and self.epochs:
@@ -160,21 +159,22 @@ class _TaskRun:
             self.hooks.on_epoch(record, new)
 
     def _train(self, examples: list[TrainExample]):
-        """Train; after an out-of-memory, again with half the batch tokens (a few times)."""
-        trainer = self.s.trainer
+        """Train; after an out-of-memory, again with half the batch tokens (a few times, and for
+        the rest of the task)."""
+        trainer, engine = self.s.trainer, self.s.engine
         self._free_sampler_memory()
-        engine = self.s.engine
         engine.before_training()  # e.g. vLLM's sleep mode gives the GPU back
         try:
-            report = trainer.train(examples)
+            report = trainer.train(examples, self.train_settings)
             for _ in range(TRAIN_OOM_HALVINGS):
+                tokens = self.train_settings.batch_tokens
                 if report.error is None or not report.error.startswith("OutOfMemoryError") \
-                        or trainer.settings.batch_tokens <= 1:
+                        or tokens <= 1:
                     break
-                trainer.settings.batch_tokens = max(1, trainer.settings.batch_tokens // 2)
+                self.train_settings = replace(self.train_settings, batch_tokens=max(1, tokens // 2))
                 log.warning("task %s: training out of memory; retrying with batch_tokens=%d",
-                            self.task.id, trainer.settings.batch_tokens)
-                report = trainer.train(examples)
+                            self.task.id, self.train_settings.batch_tokens)
+                report = trainer.train(examples, self.train_settings)
         finally:
             engine.after_training()
         return report

@@ -10,7 +10,8 @@ This is the one place that turns a RunConfig into the loop's parts:
 - the sampling engine: `engine: auto` is resolved here and nowhere else (`fast` when the model
   is on CUDA, else `hf`);
 - the sandbox pool (`Executor`), started once;
-- the LoRA settings of each task's training (`lora_settings`).
+- the LoRA settings of each task's training (`lora_settings`), and from them the LoRA config
+  recorded with every saved adapter (`adapter_lora_config`).
 
 `solve` runs the loop (`loop.solve_task`) on one task. A task may bring its own RunConfig as long
 as it agrees with the Solver's on what was fixed when the model was wrapped (`compatible`).
@@ -42,11 +43,17 @@ def lora_settings(config: RunConfig) -> LoraSettings:
         continue_optimizer=config.continue_optimizer)
 
 
+def adapter_lora_config(config: RunConfig) -> dict[str, Any]:
+    """The LoRA structure stored with each adapter record, under the RunConfig's key names."""
+    s = lora_settings(config)
+    return {"lora_rank": s.rank, "lora_alpha": s.alpha, "lora_dropout": s.dropout,
+            "use_rslora": s.use_rslora, "lora_target_modules": list(s.target_modules)}
+
+
 def _structure(config: RunConfig) -> tuple:
     """The config keys fixed when the model is wrapped; runs sharing a Solver must agree on them."""
-    return (config.model, config.dtype, config.device, config.engine, config.lora_rank,
-            config.lora_alpha, config.use_rslora, tuple(config.lora_target_modules),
-            config.lora_dropout, config.exec_timeout_s, config.exec_memory_mb, config.exec_workers)
+    return (config.model, config.dtype, config.device, config.engine, adapter_lora_config(config),
+            config.exec_timeout_s, config.exec_memory_mb, config.exec_workers)
 
 
 def _on_cuda(model) -> bool:

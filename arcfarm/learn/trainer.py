@@ -4,10 +4,14 @@
     engine = HFEngine(trainer.model, tokenizer)                       # samples through the wrapper
     report = trainer.train([TrainExample(prompt, response_text(code)), ...])
     trainer.reset()                                                   # next task: fresh LoRA, same model
+    trainer.train(examples, replace(settings, batch_tokens=4096))     # this call's own settings
 
 A plain loop, no HF Trainer: examples are tokenized once (prompt tokens get label -100, the
 response and a closing `<|eot_id|>` are learned, so the model learns to stop), packed into batches
 of at most `batch_tokens` padded tokens, and AdamW steps over the LoRA weights only.
+The LoRA structure (rank, alpha, dropout, rsLoRA, target modules, checkpointing) is fixed when the
+trainer wraps the model; the training fields of `LoraSettings` may differ per `train` call (a
+task's own config, fewer batch tokens after an out of memory) and never change `trainer.settings`.
 A failed call (CUDA out of memory, any RuntimeError in a step) puts back the LoRA weights it started
 from and returns a report with `error` set; the caller decides what to do, the worker stays alive.
 """
@@ -140,19 +144,22 @@ class LoraTrainer:
 
     # --- training --------------------------------------------------------------------------------
 
-    def train(self, examples: list[TrainExample]) -> TrainReport:
-        """`epochs` passes over `examples`; on failure the LoRA weights are put back, never raises
-        for RuntimeError (CUDA out of memory included)."""
+    def train(self, examples: list[TrainExample], settings: LoraSettings | None = None) -> TrainReport:
+        """`epochs` passes over `examples` with the training fields of `settings` (default: the
+        trainer's own); on failure the LoRA weights are put back, never raises for RuntimeError
+        (CUDA out of memory included)."""
+        settings = settings or self.settings
         start = time.perf_counter()
-        sequences = [s for s in map(self._tokenize, examples) if s is not None]
+        sequences = [self._tokenize(e, settings.max_seq_len) for e in examples]
+        sequences = [s for s in sequences if s is not None]
         if not sequences:
             return TrainReport(None, 0, 0, 0, time.perf_counter() - start)
         backup = self.lora_state()
-        batches = _pack(sequences, self.settings.batch_tokens, self.tokenizer.pad_token_id or 0)
+        batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0)
         error = None
         self.model.train()
         try:
-            loss, steps, tokens = self._run_epochs(batches, self._get_optimizer())
+            loss, steps, tokens = self._run_epochs(batches, self._get_optimizer(settings), settings)
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
             name = "OutOfMemoryError" if is_out_of_memory(exc) else type(exc).__name__
             error = f"{name}: {str(exc)[:500]}"
@@ -164,37 +171,38 @@ class LoraTrainer:
             return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error)
         return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start)
 
-    def _run_epochs(self, batches: list[tuple[torch.Tensor, ...]], optimizer) -> tuple[float, int, int]:
+    def _run_epochs(self, batches: list[tuple[torch.Tensor, ...]], optimizer,
+                    settings: LoraSettings) -> tuple[float, int, int]:
         steps = tokens = 0
-        for epoch in range(self.settings.epochs):
+        for epoch in range(settings.epochs):
             order = list(range(len(batches)))
             random.Random(epoch).shuffle(order)  # a fixed order per epoch: reruns are repeatable
             loss_sum = label_count = 0.0
             for i in order:
-                loss, n_labels, n_tokens = self._step(batches[i], optimizer)
+                loss, n_labels, n_tokens = self._step(batches[i], optimizer, settings.max_grad_norm)
                 loss_sum += loss * n_labels
                 label_count += n_labels
                 tokens += n_tokens
                 steps += 1
         return loss_sum / max(label_count, 1), steps, tokens
 
-    def _step(self, batch, optimizer) -> tuple[float, int, int]:
+    def _step(self, batch, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
         input_ids, labels, mask = batch
         out = self.model(input_ids=input_ids.to(self._device()), attention_mask=mask.to(self._device()),
                          labels=labels.to(self._device()), use_cache=False)
         out.loss.backward()
-        if self.settings.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(list(self._params.values()), self.settings.max_grad_norm)
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(list(self._params.values()), max_grad_norm)
         if self.fault_hook is not None:
             self.fault_hook()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return out.loss.item(), int((labels[:, 1:] != -100).sum()), int(mask.sum())
 
-    def _get_optimizer(self) -> torch.optim.Optimizer:
-        if self._optimizer is None or not self.settings.continue_optimizer:
-            self._optimizer = torch.optim.AdamW(list(self._params.values()), lr=self.settings.learning_rate,
-                                                weight_decay=self.settings.weight_decay)
+    def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:
+        if self._optimizer is None or not settings.continue_optimizer:
+            self._optimizer = torch.optim.AdamW(list(self._params.values()), lr=settings.learning_rate,
+                                                weight_decay=settings.weight_decay)
         return self._optimizer
 
     def _recover(self, backup: dict[str, torch.Tensor]) -> None:
@@ -209,12 +217,12 @@ class LoraTrainer:
     def _device(self) -> torch.device:
         return next(iter(self._params.values())).device
 
-    def _tokenize(self, example: TrainExample) -> _Sequence | None:
+    def _tokenize(self, example: TrainExample, limit: int) -> _Sequence | None:
         """Prompt tokens (label -100) + response tokens + <|eot_id|>; the prompt loses tokens on the
-        left if the whole does not fit max_seq_len; a response that alone does not fit is skipped."""
+        left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit
+        is skipped."""
         prompt = self.tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
         response = self.tokenizer(example.response, add_special_tokens=False)["input_ids"] + [self.eot_id]
-        limit = self.settings.max_seq_len
         if len(response) >= limit:
             warnings.warn(f"skipping a training example: response of {len(response)} tokens "
                           f"does not fit max_seq_len={limit}")

@@ -33,7 +33,8 @@ from typing import Any, Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from arcfarm.learn.config import RunConfig
-from arcfarm.learn.loop import LoopHooks, ResumeState, Solver
+from arcfarm.learn.loop import LoopHooks, ResumeState
+from arcfarm.learn.solver import Solver, adapter_lora_config
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
@@ -170,14 +171,9 @@ def _persist_epoch(claim: writes.JobClaim, epoch: EpochRecord,
     if epoch.epoch >= 1:
         adapter = artifacts.save_adapter(solver.save_adapter, claim.run_id, claim.job_id,
                                          epoch.epoch)
-        adapter["lora_config"] = _lora_config(claim.config)
+        adapter["lora_config"] = adapter_lora_config(RunConfig(**claim.config))
     db(writes.record_epoch, job_id=claim.job_id, epoch=epoch, predictions=predictions,
        adapter=adapter)
-
-
-def _lora_config(config: dict[str, Any]) -> dict[str, Any]:
-    keys = ("lora_rank", "lora_alpha", "lora_dropout", "use_rslora", "lora_target_modules")
-    return {k: config[k] for k in keys if k in config}
 
 
 class _Heartbeat:

@@ -7,6 +7,9 @@ The last test samples with the tiny model itself: it checks which temperature ea
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -146,6 +149,28 @@ def test_sampling_that_never_fits_fails_the_task_by_name(solver, out_of_memory_a
                        r"memory even at batch size 1 \(CUDA out of memory"):
         solver.solve(task)
     assert sizes == [16, 8, 4, 2, 1]
+
+
+def test_training_out_of_memory_halves_the_tasks_batch_tokens(solver, caplog):
+    """tiny-cpu trains on 8192 tokens a step: three halvings, then the epoch keeps its old adapter.
+    The trainer's own settings never change, and the next task starts from the config's again."""
+    task, _ = parse_task("flip", TASK)
+    own = dataclasses.replace(solver.trainer.settings)
+
+    def out_of_memory():
+        raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+
+    solver.trainer.fault_hook = out_of_memory
+    try:
+        with caplog.at_level(logging.WARNING, logger="arcfarm.learn.loop"):
+            results = [solver.solve(task), solver.solve(task)]
+    finally:
+        solver.trainer.fault_hook = None
+    assert all(r.epochs[1].train_error.startswith("OutOfMemoryError") for r in results)
+    retries = [r.getMessage() for r in caplog.records if "training out of memory" in r.getMessage()]
+    assert retries == [f"task flip: training out of memory; retrying with batch_tokens={n}"
+                       for n in (4096, 2048, 1024)] * 2
+    assert solver.trainer.settings == own
 
 
 def test_later_epochs_sample_at_their_own_temperature(tiny_model_dir):

@@ -165,24 +165,34 @@ def test_in_memory_snapshot_round_trip(setup):
 def test_tokenize_masks_prompt_and_learns_eot(setup):
     trainer, tok, _ = setup
     ex = _examples(tok)[0]
-    seq = trainer._tokenize(ex)
+    seq = trainer._tokenize(ex, trainer.settings.max_seq_len)
     n_prompt = len(tok(ex.prompt, add_special_tokens=False)["input_ids"])
     eot = tok.convert_tokens_to_ids("<|eot_id|>")
     assert seq.labels[:n_prompt] == [-100] * n_prompt
     assert seq.labels[n_prompt:] == seq.input_ids[n_prompt:] and seq.labels[-1] == eot
-    trainer.settings.max_seq_len = len(seq.input_ids) - 5  # prompt loses 5 tokens on the left
-    short = trainer._tokenize(ex)
+    short = trainer._tokenize(ex, len(seq.input_ids) - 5)  # prompt loses 5 tokens on the left
     assert short.input_ids == seq.input_ids[5:] and short.labels == seq.labels[5:]
-    trainer.settings.max_seq_len = 10  # response alone does not fit: skipped with a warning
-    with pytest.warns(UserWarning, match="max_seq_len"):
-        assert trainer._tokenize(ex) is None
+    with pytest.warns(UserWarning, match="max_seq_len"):  # response alone does not fit: skipped
+        assert trainer._tokenize(ex, 10) is None
     with pytest.warns(UserWarning):
-        assert trainer.train([ex]).steps == 0
+        assert trainer.train([ex], dataclasses.replace(trainer.settings, max_seq_len=10)).steps == 0
+
+
+def test_one_calls_settings_leave_the_trainers_own_alone(setup):
+    """What the loop does after an out of memory: the same examples, fewer tokens per step."""
+    trainer, tok, _ = setup
+    own = dataclasses.replace(trainer.settings)
+    examples = _examples(tok)
+    report = trainer.train(examples, dataclasses.replace(own, epochs=2, batch_tokens=1))
+    assert report.error is None and report.steps == 2 * len(examples)  # one example per step
+    assert trainer.settings == own
+    seqs = [trainer._tokenize(e, own.max_seq_len) for e in examples]
+    assert trainer.train(examples).steps == len(_pack(seqs, own.batch_tokens, tok.pad_token_id)) < 3
 
 
 def test_packing_respects_batch_tokens(setup):
     trainer, tok, _ = setup
-    seqs = [trainer._tokenize(e) for e in _examples(tok) * 3]
+    seqs = [trainer._tokenize(e, trainer.settings.max_seq_len) for e in _examples(tok) * 3]
     longest = max(len(s.input_ids) for s in seqs)
     batches = _pack(seqs, 2 * longest, tok.pad_token_id)
     assert sum(b[0].shape[0] for b in batches) == 9

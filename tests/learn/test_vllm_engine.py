@@ -7,6 +7,7 @@ One Solver (model, trainer, vLLM engine) is shared by the module: vLLM starts in
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,8 @@ def _train_and_save(solver, example: TrainExample, directory: Path) -> None:
     """A fresh LoRA memorises `example` (as in tests/core/test_trainer.py), saved for vLLM."""
     trainer = solver.trainer
     trainer.reset(seed=0)
-    trainer.settings.learning_rate, trainer.settings.epochs = 3e-3, 30
-    report = trainer.train([example])
+    report = trainer.train([example], dataclasses.replace(trainer.settings, learning_rate=3e-3,
+                                                          epochs=30))
     assert report.error is None and report.loss < 0.05, report
     trainer.save(directory)
 
