@@ -203,7 +203,8 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
         trainer.model.train()
         try:
             trainer._step(batch, optimizer, clip)  # warm-up, also finds the checkpointing level
-            _, secs = _timed(lambda: [trainer._step(batch, optimizer, clip) for _ in range(shape.train_steps)])
+            _, secs = _timed(lambda: [trainer._step(batch, optimizer, clip)
+                                      for _ in range(shape.train_steps)])
             row["tok_s"] = round(length * shape.train_steps / secs, 1)
             row["checkpoint_every"] = trainer.checkpoint_level
         except torch.OutOfMemoryError:

@@ -40,7 +40,7 @@ from arcfarm.learn.relabel import relabel_prediction, select_for_training
 from arcfarm.sandbox import ProgramRun, RunResult
 from arcfarm.arc.scoring import Candidate, fingerprint, score_train, select_attempts
 from arcfarm.arc.tasks import Task
-from arcfarm.learn.trainer import LoraSettings, TrainExample, is_out_of_memory
+from arcfarm.learn.trainer import LoraSettings, TrainExample, TrainReport, is_out_of_memory
 
 if TYPE_CHECKING:  # the Solver builds the parts and calls solve_task; the loop only uses them
     from arcfarm.learn.solver import Solver
@@ -158,7 +158,7 @@ class _TaskRun:
         if self.hooks.on_epoch:
             self.hooks.on_epoch(record, new)
 
-    def _train(self, examples: list[TrainExample]):
+    def _train(self, examples: list[TrainExample]) -> TrainReport:
         """Train; after an out-of-memory, again with half the batch tokens (a few times, and for
         the rest of the task)."""
         trainer, engine = self.s.trainer, self.s.engine

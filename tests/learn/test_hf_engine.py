@@ -99,7 +99,7 @@ def _vllm_installed() -> bool:
 
 def test_engines_name_what_is_missing(model_tok):
     model, tok = model_tok
-    if not _vllm_installed():  # the optional extra; tests/vllm_engine covers the engine
+    if not _vllm_installed():  # the optional extra; tests/learn/test_vllm_engine.py covers the engine
         with pytest.raises(ImportError, match=r"pip install arcfarm\[vllm\]"):
             make_engine("vllm", model, tok)
     with pytest.raises(ValueError, match="unknown engine"):

@@ -17,7 +17,8 @@ def test_lora_settings_and_the_adapter_record_come_from_one_mapping():
                                    "continue_optimizer=true"])
     s = lora_settings(cfg)
     assert (s.rank, s.alpha, s.dropout, s.use_rslora, s.target_modules) == (4, 8.0, 0.1, False, ["q_proj"])
-    assert (s.learning_rate, s.weight_decay, s.batch_tokens, s.max_seq_len, s.epochs) == (0.01, 0.1, 512, 1024, 2)
+    assert (s.learning_rate, s.weight_decay, s.batch_tokens, s.max_seq_len, s.epochs) == \
+        (0.01, 0.1, 512, 1024, 2)
     assert s.gradient_checkpointing and s.continue_optimizer
     assert adapter_lora_config(cfg) == {"lora_rank": 4, "lora_alpha": 8.0, "lora_dropout": 0.1,
                                         "use_rslora": False, "lora_target_modules": ["q_proj"]}

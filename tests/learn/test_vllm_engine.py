@@ -56,7 +56,7 @@ def _prompt(tok, user: str) -> str:
 
 
 def _train_and_save(solver, example: TrainExample, directory: Path) -> None:
-    """A fresh LoRA memorises `example` (as in tests/core/test_trainer.py), saved for vLLM."""
+    """A fresh LoRA memorises `example` (as in tests/learn/test_trainer.py), saved for vLLM."""
     trainer = solver.trainer
     trainer.reset(seed=0)
     report = trainer.train([example], dataclasses.replace(trainer.settings, learning_rate=3e-3,

@@ -1,9 +1,10 @@
 """Sampling with plain transformers `model.generate`: the reference engine, CPU or GPU.
 
 `HFEngine(model, tokenizer, batch_size)` samples `n` completions per prompt, `batch_size`
-sequences at a time (or the `batch_size` a call passes), left-padded. The model may be the trainer's peft `PeftModel`: with
-`adapter=None` the LoRA is switched off (`disable_adapter()`), so the base model samples; with an
-`AdapterRef` the LoRA in that same object is active. No copy of the model is ever made.
+sequences at a time (or the `batch_size` a call passes), left-padded. The model may be the
+trainer's peft `PeftModel`: with `adapter=None` the LoRA is switched off (`disable_adapter()`), so
+the base model samples; with an `AdapterRef` the LoRA in that same object is active. No copy of
+the model is ever made.
 
 Reproducibility: with `params.seed` set, `torch.manual_seed(seed)` runs before the first batch, so
 the same prompts, n, params and batch size give the same samples on the same hardware.
