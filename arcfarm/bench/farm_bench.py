@@ -81,6 +81,7 @@ def _measure(db_url: str, redis_url: str, queue: str, quick: bool, log) -> dict:
     from arcfarm.api.main import create_app
     from arcfarm.db import bulk, reads
     from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.status import JobStatus
     from arcfarm.settings import get_settings
 
     settings = get_settings({"ARCFARM_DATABASE_URL": db_url, "ARCFARM_BROKER_URL": redis_url})
@@ -112,7 +113,7 @@ def _measure(db_url: str, redis_url: str, queue: str, quick: bool, log) -> dict:
         t0 = time.perf_counter()
         with factory() as s:
             big = bulk.synthetic_run(session=s, jobs=n_jobs, predictions_per_job=per_job,
-                                     status="done", tag="big")
+                                     status=JobStatus.DONE, tag="big")
             s.execute(sa.text("ANALYZE"))
             s.commit()
         out["prediction_rows"] = n_jobs * per_job

@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from arcfarm.cli.main import app
 from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
+from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
 from arcfarm.settings import Settings, SettingsError, get_settings
 
 err = Console(stderr=True)
@@ -37,7 +38,6 @@ app.add_typer(db_app, name="db")
 
 # Toy tasks the committed toy model was not trained on (synth seed 11), Kaggle layout.
 DEMO_TASKS = Path(__file__).resolve().parents[2] / "data" / "demo" / "toy_challenges.json"
-TERMINAL_RUN = ("done", "failed", "cancelled")
 
 
 @contextmanager
@@ -236,13 +236,14 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
+    from arcfarm.workers.runner import Outcome
 
     runner = EmbeddedRunner(settings)
     try:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != "retry", description=f"run {run_id}: job {job_id} {outcome}"))
+                bar, advance=outcome != Outcome.RETRY, description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()
     return _write_submission(settings, run_id)
@@ -295,10 +296,10 @@ def _watch(session, run_id: int, interval: float) -> None:
         while True:
             session.expire_all()
             p = reads.run_progress(session=session, run_id=run_id)
-            finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+            finished = _finished_jobs(p)
             bar_view.update(bar, total=p["n_tasks"], completed=finished,
                             description=f"run {run_id} {p['status']}: {p['n_solved']} solved")
-            if p["status"] in TERMINAL_RUN:
+            if p["status"] in RUN_TERMINAL:
                 return
             session.rollback()  # end the read transaction, see new commits
             time.sleep(interval)
@@ -306,13 +307,17 @@ def _watch(session, run_id: int, interval: float) -> None:
 
 def _print_status(p: dict[str, Any]) -> None:
     out = Console()
-    finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+    finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
               f"{p['predictions']} predictions, {p['gpu_seconds']:.0f} s of worker time")
     with Progress(TextColumn("finished"), BarColumn(), MofNCompleteColumn(), console=out) as bar:
         bar.add_task("", total=p["n_tasks"], completed=finished)
+
+
+def _finished_jobs(progress: dict[str, Any]) -> int:
+    return sum(progress["jobs"][status.value] for status in JOB_TERMINAL)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 All SQL lives here. `engine.make_engine(url)` connects (PostgreSQL for the farm, SQLite for
 embedded mode), `migrate.upgrade(url)` creates or updates the schema (the only way it is
-created), `writes` holds the worker and enqueue writes, `reads` the queries behind the CLI/API.
+created), `writes` holds the worker and enqueue writes, `reads` the queries behind the CLI/API,
+`status` the job and run states.
 Importing this package connects to nothing.
 """

@@ -14,14 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from arcfarm.db.status import JobStatus, RunStatus
+
 # JSON everywhere, JSONB on PostgreSQL; Python None is stored as SQL NULL.
 JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # BIGINT ids where rows are many; SQLite only autoincrements a plain INTEGER primary key.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTCDateTime = sa.DateTime(timezone=True)
-
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
-TERMINAL = ("done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -41,7 +40,7 @@ class Run(Base):
     config: Mapped[dict[str, Any]]
     model: Mapped[str] = mapped_column(sa.String(500))
     code_version: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.QUEUED, index=True)
     dataset: Mapped[str] = mapped_column(sa.String(200))
     queue: Mapped[str] = mapped_column(sa.String(100), default="default")
     priority: Mapped[int] = mapped_column(default=0)
@@ -78,7 +77,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED)
     delivery_count: Mapped[int] = mapped_column(default=0)
     attempts_failed: Mapped[int] = mapped_column(default=0)
     worker_host: Mapped[str | None] = mapped_column(sa.String(200))

@@ -21,7 +21,7 @@ from arcfarm.settings import Settings
 from arcfarm.workers.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
-    from arcfarm.workers.runner import SolverCache
+    from arcfarm.workers.runner import Outcome, SolverCache
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,14 @@ class EmbeddedRunner:
                              stale_after_s=settings.stale_after_s, db_retry_s=settings.db_retry_s)
 
     def drain(self, run_id: int | None = None, stop: Callable[[], bool] = lambda: False,
-              on_job: Callable[[int, str], None] | None = None) -> dict[int, str]:
+              on_job: Callable[[int, Outcome], None] | None = None) -> dict[int, Outcome]:
         """Run queued jobs (of `run_id`, or all) until none is left; {job_id: last outcome}.
 
         Running jobs whose heartbeat is stale (their process died) are resumed too: embedded
         mode has no broker to redeliver them."""
-        outcomes: dict[int, str] = {}
+        from arcfarm.workers.runner import Outcome
+
+        outcomes: dict[int, Outcome] = {}
         while not stop():
             with self.session_factory() as session:
                 found = reads.queued_jobs(session=session, run_id=run_id) + reads.stale_jobs(
@@ -66,14 +68,14 @@ class EmbeddedRunner:
                 break
             job = jobs[0]
             outcome = self._run(job.job_id)
-            if outcome == "skipped" and outcomes.get(job.job_id) == "skipped":
+            if outcome == Outcome.SKIPPED and outcomes.get(job.job_id) == Outcome.SKIPPED:
                 raise RuntimeError(f"job {job.job_id} is queued but cannot be claimed")
             outcomes[job.job_id] = outcome
             if on_job is not None:
                 on_job(job.job_id, outcome)
         return outcomes
 
-    def _run(self, job_id: int) -> str:
+    def _run(self, job_id: int) -> Outcome:
         from arcfarm.workers.runner import run_job
 
         return run_job(job_id, session_factory=self.session_factory,

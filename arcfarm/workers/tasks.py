@@ -21,7 +21,7 @@ from arcfarm.db.engine import make_engine, make_session_factory
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.jobs.reconciler import Reconciler
-from arcfarm.workers.runner import SolverCache, Worker, run_job as _run_job
+from arcfarm.workers.runner import Outcome, SolverCache, Worker, run_job as _run_job
 
 
 @cache
@@ -82,6 +82,6 @@ def _shutting_down(**_: Any) -> None:
 @shared_task(name="arcfarm.run_job", bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
     outcome = _run_job(int(job_id), **context())
-    if outcome in ("retry", "released"):
+    if outcome in (Outcome.RETRY, Outcome.RELEASED):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
     return outcome

@@ -19,6 +19,7 @@ from fsspec.core import url_to_fs
 
 from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
+from arcfarm.db.status import RUN_TERMINAL
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
 from arcfarm.workers.celery_app import RUN_JOB, make_celery
@@ -43,7 +44,7 @@ def _submit_and_wait(client, worker, body) -> int:
     def finished():
         assert proc.poll() is None, log.read_text()[-4000:]
         run = client.get(f"/runs/{run_id}").json()
-        return run if run["status"] in ("done", "failed", "cancelled") else None
+        return run if run["status"] in RUN_TERMINAL else None
 
     run = wait_for(finished, 240, f"run {run_id} to finish", log)
     assert run["status"] == "done", run

@@ -20,6 +20,7 @@ from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
 from arcfarm.db import reads, writes
+from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,13 @@ def cancel_run(run_id: int, session: SessionDep) -> Cancelled:
 def eta_seconds(progress: dict[str, Any]) -> float | None:
     """Jobs left times the mean seconds of finished jobs, spread over the jobs running now."""
     jobs = progress["jobs"]
-    left = jobs["queued"] + jobs["running"]
+    left = sum(jobs[status.value] for status in JOB_OPEN)
     if left == 0:
         return 0.0
     if not progress["n_done"]:
         return None
     mean = progress["gpu_seconds"] / progress["n_done"]
-    return left * mean / max(1, jobs["running"])
+    return left * mean / max(1, jobs[JobStatus.RUNNING.value])
 
 
 def _named_dataset(body: RunCreate) -> tuple[str, submit.TaskList]:
