@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from arcfarm.settings import SettingsError, get_settings
-from arcfarm.workers.celery_app import make_celery, message_priority
+from arcfarm.jobs.broker import message_priority
+from arcfarm.workers.celery_app import make_celery
 
 
 def test_embedded_when_no_urls(tmp_path):

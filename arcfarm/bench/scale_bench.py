@@ -115,7 +115,8 @@ def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir
 
     from arcfarm.learn.config import load_config
     from arcfarm.db import reads, writes
-    from arcfarm.workers.celery_app import make_celery, message_priority
+    from arcfarm.jobs.broker import message_priority
+    from arcfarm.workers.celery_app import make_celery
 
     n_jobs = level * plan.jobs_per_worker
     with sessions() as s:

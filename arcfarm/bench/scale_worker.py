@@ -38,7 +38,7 @@ app = Celery("arcfarm-bench")
 
 @app.on_configure.connect
 def _configure(sender: Celery, **_: Any) -> None:
-    from arcfarm.workers.celery_app import celery_config
+    from arcfarm.jobs.broker import celery_config
 
     sender.config_from_object({**celery_config(get_settings()), "task_routes": {}})
 

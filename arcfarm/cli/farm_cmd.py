@@ -58,10 +58,10 @@ def _settings() -> Settings:
 @contextmanager
 def _session(settings: Settings):
     from arcfarm.db.engine import make_engine, make_session_factory
-    from arcfarm.workers.embedded import prepare_database
+    from arcfarm.db.migrate import upgrade_embedded
 
     if settings.embedded:
-        prepare_database(settings)
+        upgrade_embedded(settings)
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine)() as session:
@@ -221,9 +221,9 @@ def submit(
 
 def _send(settings: Settings, session, run_id: int) -> None:
     from arcfarm.jobs import submit as svc
-    from arcfarm.jobs.queue import make_queue
+    from arcfarm.jobs.queue import CeleryQueue
 
-    queue = make_queue(settings)
+    queue = CeleryQueue(settings)
     try:
         svc.enqueue_run(session=session, queue=queue, run_id=run_id)
     except Exception as exc:  # noqa: BLE001 - the run is stored; reconcile sends it later
@@ -344,7 +344,7 @@ def reconcile(stale_after: Optional[float] = typer.Option(
     unless their message already waits in the broker (embedded mode: run them here). Workers
     also do this every ARCFARM_RECONCILE_S seconds."""
     from arcfarm.jobs import submit as svc
-    from arcfarm.jobs.queue import make_queue
+    from arcfarm.jobs.queue import CeleryQueue
 
     settings = _settings()
     if stale_after is not None:
@@ -352,7 +352,7 @@ def reconcile(stale_after: Optional[float] = typer.Option(
     if settings.embedded:  # no broker to send to: run them in this process
         typer.echo(_json({"ran": _drain_embedded(settings)}))
         return
-    queue = make_queue(settings)
+    queue = CeleryQueue(settings)
     try:
         with _session(settings) as session:
             sent = svc.reconcile(session=session, queue=queue, stale_after_s=settings.stale_after_s)
@@ -362,9 +362,10 @@ def reconcile(stale_after: Optional[float] = typer.Option(
 
 
 def _drain_embedded(settings: Settings) -> dict[int, str]:
-    from arcfarm.workers.embedded import EmbeddedRunner, prepare_database
+    from arcfarm.db.migrate import upgrade_embedded
+    from arcfarm.workers.embedded import EmbeddedRunner
 
-    prepare_database(settings)
+    upgrade_embedded(settings)
     runner = EmbeddedRunner(settings)
     try:
         return runner.drain()

@@ -6,6 +6,7 @@ it works from any working directory (the `alembic` command line uses alembic.ini
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +15,9 @@ from alembic.script import ScriptDirectory
 
 import arcfarm
 from arcfarm.db.engine import make_engine
+
+if TYPE_CHECKING:
+    from arcfarm.settings import Settings
 
 MIGRATIONS_DIR = Path(arcfarm.__file__).resolve().parents[1] / "migrations"
 
@@ -28,6 +32,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def upgrade_embedded(settings: Settings) -> None:
+    """Create or migrate the embedded SQLite database on first use (a farm's PostgreSQL is
+    migrated only by `arcfarm db upgrade`)."""
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.db_url)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

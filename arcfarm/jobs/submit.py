@@ -22,7 +22,7 @@ from arcfarm.arc.grids import TaskError
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.db import reads, writes
 from arcfarm.settings import Settings
-from arcfarm.workers.celery_app import DEFAULT_QUEUE
+from arcfarm.jobs.broker import DEFAULT_QUEUE
 from arcfarm.jobs.queue import JobQueue, QueuedJob
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]

@@ -7,16 +7,20 @@ else differs: the same rows, views, adapters and submission come out.
 
     runner = EmbeddedRunner(get_settings())
     runner.drain()          # every queued (or stale running) job, until none is left
+
+The API in embedded mode hands its jobs to an `EmbeddedQueue` (the JobQueue protocol of
+arcfarm.jobs.queue), a thread of the API process that drains them.
 """
 from __future__ import annotations
 
 import logging
 import socket
+import threading
 from typing import TYPE_CHECKING, Callable
 
 from arcfarm.db import reads
 from arcfarm.db.engine import make_engine, make_session_factory
-from arcfarm.db.migrate import upgrade
+from arcfarm.jobs.queue import QueuedJob
 from arcfarm.settings import Settings
 from arcfarm.workers.artifacts import ArtifactStore
 
@@ -26,18 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def prepare_database(settings: Settings) -> None:
-    """Create or migrate the embedded SQLite database (a farm's PostgreSQL: `arcfarm db upgrade`)."""
-    if settings.sqlite_path is not None:
-        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.db_url)
-
-
 class EmbeddedRunner:
     """Runs queued jobs in this process; the Solver (model, sandbox pool) is kept across jobs."""
 
     def __init__(self, settings: Settings, solver_cache: SolverCache | None = None):
-        # Imported here, not at the top: the API imports this module and must not load torch.
+        # Imported here, not at the top: importing this module must not load torch.
         from arcfarm.workers.runner import SolverCache, Worker
 
         self.settings = settings
@@ -85,3 +82,47 @@ class EmbeddedRunner:
     def close(self) -> None:
         self.solver_cache.close()
         self.engine.dispose()
+
+
+class EmbeddedQueue:
+    """A background thread of this process that drains queued jobs (the API in embedded mode)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def enqueue(self, jobs: list[QueuedJob]) -> None:  # the rows say which; drain runs them all
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, name="arcfarm-embedded",
+                                               daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _loop(self) -> None:
+        runner = EmbeddedRunner(self.settings)
+        try:
+            while not self.stopping.is_set():
+                self.wake.wait()
+                self.wake.clear()
+                if not self.stopping.is_set():
+                    runner.drain(stop=self.stopping.is_set)
+        except Exception:  # noqa: BLE001 - logged; the rows stay queued for the next start
+            log.exception("embedded queue stopped")
+        finally:
+            runner.close()
+
+    def waiting_job_ids(self, queues: set[str]) -> None:
+        return None  # no broker: every queued row is "waiting"
+
+    def ping(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)

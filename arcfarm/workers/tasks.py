@@ -18,6 +18,7 @@ from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.jobs.reconciler import Reconciler
@@ -79,7 +80,7 @@ def _shutting_down(**_: Any) -> None:
     SHUTDOWN.set()
 
 
-@shared_task(name="arcfarm.run_job", bind=True, ignore_result=True, acks_late=True)
+@shared_task(name=RUN_JOB, bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
     outcome = _run_job(int(job_id), **context())
     if outcome in (Outcome.RETRY, Outcome.RELEASED):

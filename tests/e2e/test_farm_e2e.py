@@ -22,7 +22,8 @@ from arcfarm.arc.tasks import parse_task
 from arcfarm.db.status import RUN_TERMINAL
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
-from arcfarm.workers.celery_app import RUN_JOB, make_celery
+from arcfarm.jobs.broker import RUN_JOB
+from arcfarm.workers.celery_app import make_celery
 from arcfarm.workers.runner import SolverCache, run_job
 from farm_helpers import TASKS, row_counts, tiny_overrides, wait_for
 
