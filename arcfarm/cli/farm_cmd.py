@@ -236,7 +236,7 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
-    from arcfarm.workers.runner import Outcome
+    from arcfarm.workers.job_runner import Outcome
 
     runner = EmbeddedRunner(settings)
     try:

@@ -19,7 +19,7 @@ from celery import Celery
 from arcfarm.jobs.broker import celery_config
 from arcfarm.settings import Settings, get_settings
 
-TASK_MODULE = "arcfarm.workers.tasks"  # registers arcfarm.run_job when the worker starts
+TASK_MODULE = "arcfarm.workers.celery_task"  # registers arcfarm.run_job when the worker starts
 
 
 def make_celery(settings: Settings | None = None) -> Celery:

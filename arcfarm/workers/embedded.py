@@ -2,7 +2,7 @@
 
 With neither ARCFARM_DATABASE_URL nor ARCFARM_BROKER_URL set, `arcfarm submit` and `arcfarm demo`
 write the run to $ARCFARM_HOME/arcfarm.db (migrated on first use) and then run its queued jobs
-here, one after another, through the same `runner.run_job` that Celery workers call. Nothing
+here, one after another, through the same `job_runner.run_job` that Celery workers call. Nothing
 else differs: the same rows, views, adapters and submission come out.
 
     runner = EmbeddedRunner(get_settings())
@@ -25,7 +25,7 @@ from arcfarm.settings import Settings
 from arcfarm.workers.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
-    from arcfarm.workers.runner import Outcome, SolverCache
+    from arcfarm.workers.job_runner import Outcome, SolverCache
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class EmbeddedRunner:
 
     def __init__(self, settings: Settings, solver_cache: SolverCache | None = None):
         # Imported here, not at the top: importing this module must not load torch.
-        from arcfarm.workers.runner import SolverCache, Worker
+        from arcfarm.workers.job_runner import SolverCache, Worker
 
         self.settings = settings
         self.engine = make_engine(settings.db_url)
@@ -53,7 +53,7 @@ class EmbeddedRunner:
 
         Running jobs whose heartbeat is stale (their process died) are resumed too: embedded
         mode has no broker to redeliver them."""
-        from arcfarm.workers.runner import Outcome
+        from arcfarm.workers.job_runner import Outcome
 
         outcomes: dict[int, Outcome] = {}
         while not stop():
@@ -73,7 +73,7 @@ class EmbeddedRunner:
         return outcomes
 
     def _run(self, job_id: int) -> Outcome:
-        from arcfarm.workers.runner import run_job
+        from arcfarm.workers.job_runner import run_job
 
         return run_job(job_id, session_factory=self.session_factory,
                        solver_cache=self.solver_cache, artifacts=self.artifacts,

@@ -24,7 +24,7 @@ from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
 from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.workers.celery_app import make_celery
-from arcfarm.workers.runner import SolverCache, run_job
+from arcfarm.workers.job_runner import SolverCache, run_job
 from farm_helpers import TASKS, row_counts, tiny_overrides, wait_for
 
 pytestmark = pytest.mark.slow

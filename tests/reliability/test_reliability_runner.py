@@ -19,7 +19,7 @@ from arcfarm.db.retry import retry_db
 from arcfarm.settings import get_settings
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import ArtifactError, ArtifactStore
-from arcfarm.workers.runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_job
 from reliability_helpers import overrides, rows, task
 
 

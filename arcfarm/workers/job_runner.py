@@ -2,7 +2,7 @@
 
     run_job(job_id, session_factory=..., solver_cache=..., artifacts=...)
 
-is what both the Celery task (arcfarm.workers.tasks) and the embedded in-process queue call.
+is what both the Celery task (arcfarm.workers.celery_task) and the embedded in-process queue call.
 It reads everything from the database by id, so a message carries only the job id:
 
 1. claim: `writes.claim_job` marks the job running (or returns None: the job is done, failed or

@@ -1,4 +1,4 @@
-"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `runner.run_job`.
+"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_job`.
 
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
@@ -22,7 +22,7 @@ from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.jobs.reconciler import Reconciler
-from arcfarm.workers.runner import Outcome, SolverCache, Worker, run_job as _run_job
+from arcfarm.workers.job_runner import Outcome, SolverCache, Worker, run_job as _run_job
 
 
 @cache

@@ -14,7 +14,7 @@ from arcfarm.arc.tasks import parse_task
 from arcfarm.db import writes
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_job
 from farm_helpers import TASKS, row_counts, tiny_overrides
 
 pytestmark = pytest.mark.slow
