@@ -18,7 +18,7 @@ from arcfarm.api.deps import require_token
 from arcfarm.api.routes import health, runs
 from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.db.migrate import upgrade_embedded
 from arcfarm.jobs.queue import CeleryQueue, JobQueue
 from arcfarm.settings import Settings, get_settings
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.embedded:
         upgrade_embedded(settings)
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -80,14 +80,14 @@ def _measure(db_url: str, redis_url: str, queue: str, quick: bool, log) -> dict:
 
     from arcfarm.api.main import create_app
     from arcfarm.db import bulk, reads
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.db.status import JobStatus
     from arcfarm.settings import get_settings
 
     settings = get_settings({"ARCFARM_DATABASE_URL": db_url, "ARCFARM_BROKER_URL": redis_url})
     n_tasks, n_queued, (n_jobs, per_job) = (40, 1000, (20, 1000)) if quick else \
         (400, 10_000, (1000, 1000))
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     factory = make_session_factory(engine)
     out: dict = {}
     with TestClient(create_app(settings)) as client:

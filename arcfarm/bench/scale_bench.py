@@ -218,13 +218,13 @@ def run_simulated(plan: SimPlan, log=print, workdir: Path | None = None) -> dict
     """Part (a) against $ARCFARM_DATABASE_URL and $ARCFARM_BROKER_URL (both required)."""
     import tempfile
 
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.settings import SettingsError, get_settings
 
     settings = get_settings()
     if settings.embedded or not settings.database_url:
         raise SettingsError("bench scale needs ARCFARM_DATABASE_URL and ARCFARM_BROKER_URL")
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
     sessions = make_session_factory(engine)
     prefix = f"arcfarm-bench-{secrets.token_hex(3)}"
     with tempfile.TemporaryDirectory(prefix="arcfarm-scale-", dir=workdir) as tmp:

@@ -57,12 +57,12 @@ def _settings() -> Settings:
 
 @contextmanager
 def _session(settings: Settings):
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.db.migrate import upgrade_embedded
 
     if settings.embedded:
         upgrade_embedded(settings)
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
     try:
         with make_session_factory(engine)() as session:
             yield session
@@ -94,11 +94,11 @@ def db_grant_reader(name: str = typer.Argument(..., help="Role to create or upda
                         None, envvar="ARCFARM_READER_PASSWORD",
                         help="Its password (default: none, for trust/peer setups).")) -> None:
     """A PostgreSQL role that may SELECT the four views and nothing else."""
-    from arcfarm.db.engine import make_engine
+    from arcfarm.db.connection import make_db_engine
     from arcfarm.db.roles import VIEWS, RoleError, grant_reader
 
     settings = _settings()
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
     try:
         grant_reader(engine, name, password)
     except RoleError as exc:

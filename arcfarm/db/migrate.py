@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import arcfarm
-from arcfarm.db.engine import make_engine
+from arcfarm.db.connection import make_db_engine
 
 if TYPE_CHECKING:
     from arcfarm.settings import Settings
@@ -48,7 +48,7 @@ def downgrade(url: str, revision: str = "base") -> None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at (None: no schema yet)."""
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
@@ -44,7 +44,7 @@ def context() -> dict:
 
 @cache
 def _session_factory(url: str):
-    return make_session_factory(make_engine(url))
+    return make_session_factory(make_db_engine(url))
 
 
 def _load_hook(spec: str | None) -> Callable[..., Any] | None:

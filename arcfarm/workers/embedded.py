@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Callable
 
 from arcfarm.db import reads
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.jobs.queue import QueuedJob
 from arcfarm.settings import Settings
 from arcfarm.workers.artifacts import ArtifactStore
@@ -38,7 +38,7 @@ class EmbeddedRunner:
         from arcfarm.workers.job_runner import SolverCache, Worker
 
         self.settings = settings
-        self.engine = make_engine(settings.db_url)
+        self.engine = make_db_engine(settings.db_url)
         self.session_factory = make_session_factory(self.engine)
         self.solver_cache = solver_cache or SolverCache()
         self.artifacts = ArtifactStore(settings.artifacts)

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from arcfarm.db import migrate
-from arcfarm.db.engine import make_engine
+from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
 TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
@@ -30,7 +30,7 @@ def empty_url(request):
 
 
 def schema(url: str) -> tuple[set[str], set[str]]:
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     try:
         inspector = sa.inspect(engine)
         return set(inspector.get_table_names()) - {"alembic_version"}, set(inspector.get_view_names())
@@ -43,7 +43,7 @@ def test_upgrade_from_empty_creates_tables_and_views(empty_url):
     migrate.upgrade(empty_url)
     assert migrate.current_revision(empty_url) == migrate.head_revision()
     assert schema(empty_url) == (TABLES, set(VIEW_COLUMNS))
-    engine = make_engine(empty_url)
+    engine = make_db_engine(empty_url)
     with engine.connect() as conn:
         for view, columns in VIEW_COLUMNS.items():
             assert list(conn.execute(sa.text(f"SELECT * FROM {view}")).keys()) == columns
@@ -66,7 +66,7 @@ def test_upgrade_works_from_any_working_directory(sqlite_url, tmp_path, monkeypa
 
 
 def test_models_match_the_migrated_schema(db_url):
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)

@@ -175,7 +175,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     from fastapi.testclient import TestClient
 
     from arcfarm.api.main import create_app
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.settings import get_settings
     from reliability_db import create_database, drop_database
 
@@ -186,7 +186,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     env = farm_env(url, rel_redis_url, tmp_path, ARCFARM_STALE_AFTER_S="120",
                    ARCFARM_DB_RETRY_S="90")
     queue = _queue()
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     factory = make_session_factory(engine)
     try:
         worker = start_worker(env, queue, "worker-pg")
