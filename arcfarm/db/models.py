@@ -50,7 +50,9 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class Task(Base):
+class TaskRow(Base):
+    """A row of `tasks` (arcfarm.arc.tasks.Task is the task itself)."""
+
     __tablename__ = "tasks"
     __table_args__ = (sa.UniqueConstraint("dataset", "task_id", "content_hash", name="uq_tasks_identity"),)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db.models import (Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
-                               Task as TaskRow, utcnow)
+                               TaskRow, utcnow)
 from arcfarm.db.status import JOB_OPEN, JOB_TERMINAL, RUN_OPEN, JobStatus, RunStatus
 
 ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
