@@ -81,7 +81,7 @@ class Job(Base):
     task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED)
     delivery_count: Mapped[int] = mapped_column(default=0)
-    attempts_failed: Mapped[int] = mapped_column(default=0)
+    failed_deliveries: Mapped[int] = mapped_column(default=0)  # deliveries that ended in a failure
     worker_host: Mapped[str | None] = mapped_column(sa.String(200))
     worker_name: Mapped[str | None] = mapped_column(sa.String(200))
     gpu: Mapped[str | None] = mapped_column(sa.String(200))

@@ -361,7 +361,7 @@ def requeue_lost_jobs(*, session: Session, worker_name: str, error: str) -> list
                                .with_for_update().execution_options(populate_existing=True)).all()
         for job in jobs:
             job.status, job.error = JobStatus.QUEUED, error
-            job.attempts_failed += 1
+            job.failed_deliveries += 1
     return [job.id for job in jobs]
 
 
@@ -428,7 +428,7 @@ def fail_job(*, session: Session, job_id: int, error: str, final: bool) -> bool:
         job = _lock_job(session, job_id)
         if job is None or job.status in JOB_TERMINAL:
             return False
-        job.attempts_failed += 1
+        job.failed_deliveries += 1
         job.error = error
         if final:
             job.status, job.finished_at = JobStatus.FAILED, utcnow()

@@ -72,3 +72,26 @@ def test_models_match_the_migrated_schema(db_url):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def _one_job(url: str, sql: str) -> int:
+    engine = make_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            return conn.execute(sa.text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_0003_renames_the_failed_deliveries_column_and_back_keeping_its_values(empty_url):
+    migrate.upgrade(empty_url, "0002")
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    _one_job(empty_url, "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
+                        "VALUES ('d', 't', 'h', '{}') RETURNING id")
+    _one_job(empty_url, "INSERT INTO jobs (run_id, task_pk, attempts_failed) VALUES (1, 1, 2) "
+                        "RETURNING id")
+    migrate.upgrade(empty_url, "0003")
+    assert _one_job(empty_url, "SELECT failed_deliveries FROM jobs") == 2
+    migrate.downgrade(empty_url, "0002")
+    assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2

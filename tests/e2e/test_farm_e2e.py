@@ -186,6 +186,6 @@ def test_failing_job_is_retried_through_the_broker_then_failed(client, celery_wo
     wait_for(lambda: client.get(f"/runs/{run_id}").json()["jobs"]["failed"] == 1, 240,
              "the doomed job to fail", celery_worker[1])
     job = _rows(session_factory, "SELECT * FROM jobs WHERE run_id = :r", r=run_id)[0]
-    assert (job["delivery_count"], job["attempts_failed"]) == (3, 3)
+    assert (job["delivery_count"], job["failed_deliveries"]) == (3, 3)
     assert "nonexistent/arcfarm-model" in job["error"]
     assert client.get(f"/runs/{run_id}").json()["status"] == "done"  # every job has ended
