@@ -328,7 +328,7 @@ def export(run: int = typer.Argument(..., help="Run id."),
 
     settings = _settings()
     with _session(settings) as session:
-        if reads.run_progress(session=session, run_id=run) is None:
+        if not reads.run_exists(session=session, run_id=run):
             err.print(f"[red]error:[/red] run {run} not found")
             raise typer.Exit(1)
         data = reads.submission(session=session, run_id=run)

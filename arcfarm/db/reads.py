@@ -99,6 +99,11 @@ def job_records(*, session: Session, job_id: int) -> JobRecords:
                       adapter=AdapterFile(*adapter) if adapter is not None else None)
 
 
+def run_exists(*, session: Session, run_id: int) -> bool:
+    """Whether the run exists (by primary key; no view is computed)."""
+    return session.scalar(sa.select(Run.id).where(Run.id == run_id)) is not None
+
+
 def run_progress(*, session: Session, run_id: int) -> dict[str, Any] | None:
     """run_summary's row for the run plus job counts per status (every status present); None if no run."""
     rows = _rows(session, "SELECT * FROM run_summary WHERE run_id = :run_id", run_id=run_id)
