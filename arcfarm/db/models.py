@@ -47,7 +47,6 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class TaskRow(Base):

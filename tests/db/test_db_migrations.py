@@ -83,7 +83,15 @@ def _one_job(url: str, sql: str) -> int:
         engine.dispose()
 
 
-def test_0003_renames_the_failed_deliveries_column_and_back_keeping_its_values(empty_url):
+def _columns(url: str, table: str) -> set[str]:
+    engine = make_db_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_0003_renames_failed_deliveries_and_drops_run_error_and_back(empty_url):
     migrate.upgrade(empty_url, "0002")
     _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
                         "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
@@ -93,5 +101,9 @@ def test_0003_renames_the_failed_deliveries_column_and_back_keeping_its_values(e
                         "RETURNING id")
     migrate.upgrade(empty_url, "0003")
     assert _one_job(empty_url, "SELECT failed_deliveries FROM jobs") == 2
+    assert "error" not in _columns(empty_url, "runs")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1  # the views still work
     migrate.downgrade(empty_url, "0002")
     assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2
+    assert "error" in _columns(empty_url, "runs")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1
