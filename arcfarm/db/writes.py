@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from arcfarm.arc.scoring import any_attempt_correct
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db.models import (Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
                                TaskRow, utcnow)
@@ -212,10 +213,6 @@ def _job_solutions(session: Session, job_id: int, lock: bool = False) -> list[li
     return session.scalar(stmt)
 
 
-def _same_grid(grid: Any, expected: list[list[int]]) -> bool:
-    return grid is not None and np.asarray(grid).tolist() == expected
-
-
 # PredictionRecord's fields, read one by one: `to_json` goes through dataclasses.asdict, which
 # deep-copies every numpy grid before converting it - half of record_epoch's time under cProfile
 # for 128 predictions with 4 grids each (the bench's epoch).
@@ -378,7 +375,7 @@ def _attempt_rows(job_id: int, attempts: Sequence[Sequence[np.ndarray]], n_test:
         if len(grids) > 2:
             raise ValueError(f"job {job_id}: test {i} has {len(grids)} attempts, at most 2 allowed")
         grids += [None] * (2 - len(grids))
-        correct = None if solutions is None else any(_same_grid(g, solutions[i]) for g in grids)
+        correct = None if solutions is None else any_attempt_correct(grids, np.asarray(solutions[i]))
         rows.append({"job_id": job_id, "test_index": i, "attempt_1": _grid_json(grids[0]),
                      "attempt_2": _grid_json(grids[1]), "correct": correct})
     return rows
