@@ -201,4 +201,5 @@ class SubmissionEntry(BaseModel):
     attempt_2: Grid
 
 
-Submission = dict[str, list[SubmissionEntry]]  # ARC Prize format: {task_id: one entry per test input}
+# ARC Prize format: {task_id: [one entry per test input]}
+Submission = dict[str, list[SubmissionEntry]]

@@ -243,7 +243,8 @@ def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != Outcome.RETRY, description=f"run {run_id}: job {job_id} {outcome}"))
+                bar, advance=outcome != Outcome.RETRY,
+                description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()
     return _write_submission(settings, run_id)

@@ -138,8 +138,9 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
     Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
     """
     with _transaction(session):
-        run = Run(name=name, config=config, model=model, code_version=code_version, status=RunStatus.QUEUED,
-                  dataset=dataset, queue=queue, priority=priority, created_at=utcnow())
+        run = Run(name=name, config=config, model=model, code_version=code_version,
+                  status=RunStatus.QUEUED, dataset=dataset, queue=queue, priority=priority,
+                  created_at=utcnow())
         session.add(run)
         session.flush()
         if tasks:
@@ -324,8 +325,8 @@ def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
 def heartbeat(*, session: Session, job_id: int) -> bool:
     """Touch the job's heartbeat; False if it is no longer running (stop work)."""
     with _transaction(session):
-        result = session.execute(sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                                 .values(heartbeat_at=utcnow())
+        running = sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        result = session.execute(running.values(heartbeat_at=utcnow())
                                  .execution_options(synchronize_session=False))
     return result.rowcount > 0
 
@@ -375,7 +376,8 @@ def _attempt_rows(job_id: int, attempts: Sequence[Sequence[np.ndarray]], n_test:
         if len(grids) > 2:
             raise ValueError(f"job {job_id}: test {i} has {len(grids)} attempts, at most 2 allowed")
         grids += [None] * (2 - len(grids))
-        correct = None if solutions is None else any_attempt_correct(grids, np.asarray(solutions[i]))
+        correct = None if solutions is None else \
+            any_attempt_correct(grids, np.asarray(solutions[i]))
         rows.append({"job_id": job_id, "test_index": i, "attempt_1": _grid_json(grids[0]),
                      "attempt_2": _grid_json(grids[1]), "correct": correct})
     return rows
@@ -389,7 +391,8 @@ def _close_run_if_finished(session: Session, run_id: int) -> None:
     its next statement sees the first one's commit.
     """
     session.execute(sa.select(Run.id).where(Run.id == run_id).with_for_update())
-    open_jobs = sa.select(Job.id).where(Job.run_id == run_id, Job.status.not_in(JOB_TERMINAL)).exists()
+    open_jobs = sa.select(Job.id).where(Job.run_id == run_id,
+                                        Job.status.not_in(JOB_TERMINAL)).exists()
     session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(RUN_OPEN), ~open_jobs)
                     .values(status=RunStatus.DONE, finished_at=utcnow())
                     .execution_options(synchronize_session=False))

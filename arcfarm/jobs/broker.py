@@ -24,7 +24,7 @@ PRIORITY_SEP = "\x06\x16"
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     if not settings.broker_url:
-        raise SettingsError("ARCFARM_BROKER_URL is not set: a Celery worker needs a Redis broker")
+        raise SettingsError("ARCFARM_BROKER_URL is not set: Celery messages need a Redis broker")
     transport = {
         "visibility_timeout": settings.visibility_timeout_s,
         # Run priority 9 (most urgent) .. 0 maps onto Redis's ten priority lists.
