@@ -1,11 +1,14 @@
 """The Alembic migrations build the whole schema from empty on PostgreSQL and SQLite, tear it down,
-and agree with the SQLAlchemy models."""
+agree with the SQLAlchemy models, and carry stored values through a migration and back."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from arcfarm.db import migrate
 from arcfarm.db.connection import make_db_engine
@@ -91,19 +94,29 @@ def _columns(url: str, table: str) -> set[str]:
         engine.dispose()
 
 
-def test_0003_renames_failed_deliveries_and_drops_run_error_and_back(empty_url):
-    migrate.upgrade(empty_url, "0002")
+def _revision(file_part: str) -> tuple[str, str]:
+    """(revision, the one it revises) of the migration whose file name holds `file_part`; by
+    name, so the test outlives a renumbering when branches with new migrations merge."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config(""))
+    found = [r for r in scripts.walk_revisions() if file_part in Path(r.path).name]
+    assert len(found) == 1, [r.path for r in found]
+    return found[0].revision, found[0].down_revision
+
+
+def test_failed_deliveries_rename_and_run_error_drop_go_both_ways(empty_url):
+    this, before = _revision("failed_deliveries_drop_run_error")
+    migrate.upgrade(empty_url, before)
     _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
                         "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
     _one_job(empty_url, "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
                         "VALUES ('d', 't', 'h', '{}') RETURNING id")
     _one_job(empty_url, "INSERT INTO jobs (run_id, task_pk, attempts_failed) VALUES (1, 1, 2) "
                         "RETURNING id")
-    migrate.upgrade(empty_url, "0003")
+    migrate.upgrade(empty_url, this)
     assert _one_job(empty_url, "SELECT failed_deliveries FROM jobs") == 2
     assert "error" not in _columns(empty_url, "runs")
     assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1  # the views still work
-    migrate.downgrade(empty_url, "0002")
+    migrate.downgrade(empty_url, before)
     assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2
     assert "error" in _columns(empty_url, "runs")
     assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1
