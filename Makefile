@@ -1,10 +1,10 @@
-# Set-up and test commands. `make test` is what CI runs (see .ci/run).
+# Set-up, lint and test commands. `make lint` then `make test` is what CI runs (see .ci/run).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo clean vllm-test
+.PHONY: venv lint test demo clean vllm-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# pyflakes (F) and import order (I); settings in pyproject.toml ([tool.ruff]).
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider

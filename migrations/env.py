@@ -11,7 +11,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from arcfarm.db.engine import make_engine
+from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
 config = context.config
@@ -29,7 +29,7 @@ def _url() -> str:
 def run_migrations_online() -> None:
     if config.config_file_name is not None:  # the alembic command line, not the farm
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    engine = make_engine(_url())
+    engine = make_db_engine(_url())
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=target_metadata,

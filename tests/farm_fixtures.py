@@ -21,7 +21,7 @@ import redis
 import sqlalchemy as sa
 
 from arcfarm.db import migrate
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def farm_settings(farm_env):
 
 @pytest.fixture(scope="session")
 def session_factory(pg_url):
-    engine = make_engine(pg_url)
+    engine = make_db_engine(pg_url)
     yield make_session_factory(engine)
     engine.dispose()
 

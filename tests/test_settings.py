@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from arcfarm.settings import SettingsError, get_settings
-from arcfarm.workers.celery_app import make_celery, message_priority
+from arcfarm.jobs.broker import message_priority
+from arcfarm.workers.celery_app import make_celery
 
 
 def test_embedded_when_no_urls(tmp_path):
@@ -29,7 +30,7 @@ def test_farm_mode_and_bad_values():
 
 def test_importing_reads_no_settings():
     """Broken settings must not break imports: they are read when an app is built."""
-    code = ("import arcfarm.api.main, arcfarm.workers.celery_app, arcfarm.workers.tasks, "
+    code = ("import arcfarm.api.main, arcfarm.workers.celery_app, arcfarm.workers.celery_task, "
             "arcfarm.cli.main")
     env = {"ARCFARM_HEARTBEAT_S": "not-a-number", "ARCFARM_BROKER_URL": "redis://x:1/0",
            "PATH": "/usr/bin:/bin"}

@@ -3,7 +3,9 @@
     uvicorn --factory arcfarm.api.main:create_app --port 8000
 
 Settings are read when the app is built, never at import. In embedded mode (no database or
-broker URL) the SQLite database is migrated here and jobs run in a thread of this process.
+broker URL) the SQLite database is migrated here and jobs run in a thread of this process
+(arcfarm.workers.embedded, imported only then); otherwise jobs go to the broker as Celery
+messages. Importing this module imports neither Celery nor torch.
 """
 from __future__ import annotations
 
@@ -16,17 +18,17 @@ from arcfarm.api.deps import require_token
 from arcfarm.api.routes import health, runs
 from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
+from arcfarm.db.migrate import upgrade_embedded
+from arcfarm.jobs.queue import CeleryQueue, JobQueue
 from arcfarm.settings import Settings, get_settings
-from arcfarm.workers.embedded import prepare_database
-from arcfarm.jobs.queue import make_queue
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.embedded:
-        prepare_database(settings)
-    engine = make_engine(settings.db_url)
+        upgrade_embedded(settings)
+    engine = make_db_engine(settings.db_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -37,12 +39,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="arcfarm", lifespan=lifespan)
     app.state.settings = settings
     app.state.session_factory = make_session_factory(engine)
-    app.state.queue = make_queue(settings)
+    app.state.queue = _job_queue(settings)
     app.include_router(health.router)
     app.include_router(runs.router, dependencies=[Depends(require_token)])
     app.add_exception_handler(TaskError, _unprocessable)
     app.add_exception_handler(ConfigError, _unprocessable)
     return app
+
+
+def _job_queue(settings: Settings) -> JobQueue:
+    if settings.embedded:
+        from arcfarm.workers.embedded import EmbeddedQueue  # the consumer, in this process
+
+        return EmbeddedQueue(settings)
+    return CeleryQueue(settings)
 
 
 async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,9 +1,21 @@
-"""Request and response bodies of the API (Pydantic); the database rows stay in arcfarm.db."""
+"""Request and response bodies of the API (Pydantic); the database rows stay in arcfarm.db.
+
+The response bodies are the researcher views' rows (run_summary, task_results, epoch_stats,
+prediction_log: the same column names, in the same order) plus a few fields of the API's own;
+declaring them is what gives /docs its schemas.
+"""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from arcfarm.db.status import JobStatus, RunStatus
+
+Grid = list[list[int]]
+# isoformat(), as the API wrote timestamps before it declared them ("+00:00", not pydantic's "Z").
+Timestamp = Annotated[datetime, PlainSerializer(datetime.isoformat, when_used="json")]
 
 
 class RunCreate(BaseModel):
@@ -53,3 +65,141 @@ class Health(BaseModel):
     status: str  # "ok" or "degraded"
     database: str  # "ok" or the error
     broker: str  # "ok", "embedded" or the error
+
+
+class RunSummary(BaseModel):
+    """A row of the run_summary view."""
+
+    run_id: int
+    name: str
+    status: RunStatus
+    n_tasks: int
+    n_done: int
+    n_failed: int
+    n_solved: int
+    score: float  # the sum of the tasks' scores (each the fraction of its test inputs solved)
+    predictions: int
+    gpu_seconds: float
+    created_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class JobCounts(BaseModel):
+    """A run's jobs per status (every status present)."""
+
+    queued: int
+    running: int
+    done: int
+    failed: int
+    cancelled: int
+
+
+class RunProgress(RunSummary):
+    """GET /runs/{id}: the summary, jobs per status, and when the run should end."""
+
+    jobs: JobCounts
+    solved: int  # = n_solved
+    eta_s: float | None  # None until a job is done
+
+
+class TaskResult(BaseModel):
+    """A row of the task_results view."""
+
+    run_id: int
+    task_id: str
+    status: JobStatus
+    epochs_run: int
+    predictions: int
+    first_solved_epoch: int | None
+    passes_train: int  # predictions that pass every train pair
+    score: float | None  # None while the job has no attempts or no solutions are known
+    seconds: float | None
+
+
+class EpochStats(BaseModel):
+    """A row of the epoch_stats view."""
+
+    run_id: int
+    task_id: str
+    epoch: int
+    predictions: int
+    valid_outputs: int
+    unique_outputs: int
+    relabeled: int
+    train_loss: float | None
+    best_train_correct_grids: int
+    passes_train: int
+    sample_s: float
+    execute_s: float
+    train_s: float
+
+
+class PredictionLogRow(BaseModel):
+    """A row of the prediction_log view."""
+
+    run_id: int
+    task_id: str
+    epoch: int
+    sample_index: int
+    code: str
+    error: str | None
+    correct_train_grids: int
+    passes_train: bool
+    test_correct: bool | None
+    output_fingerprint: str | None
+    completion_tokens: int
+
+
+class JobRow(BaseModel):
+    """The jobs row of one task of a run."""
+
+    id: int
+    run_id: int
+    task_pk: int
+    status: JobStatus
+    delivery_count: int
+    failed_deliveries: int
+    worker_host: str | None
+    worker_name: str | None
+    gpu: str | None
+    queued_at: Timestamp
+    started_at: Timestamp | None
+    heartbeat_at: Timestamp | None
+    finished_at: Timestamp | None
+    epochs_done: int
+    n_predictions: int
+    resumed_from_epoch: int | None
+    stop_reason: str | None
+    error: str | None
+    seconds: float | None
+    expected_cost: float | None
+
+
+class AttemptRow(BaseModel):
+    test_index: int
+    attempt_1: Grid | None
+    attempt_2: Grid | None
+    correct: bool | None  # None while no solutions are known
+
+
+class TaskDetail(BaseModel):
+    """GET /runs/{id}/tasks/{task_id}: its result, job, task JSON, epochs, attempts and best
+    predictions (test-correct first, then train grids right, then earliest)."""
+
+    result: TaskResult
+    job: JobRow
+    task_json: dict[str, Any]
+    epochs: list[EpochStats]
+    attempts: list[AttemptRow]
+    predictions: list[PredictionLogRow]
+
+
+class SubmissionEntry(BaseModel):
+    """The two attempts for one test input ([[0]] where there is none)."""
+
+    attempt_1: Grid
+    attempt_2: Grid
+
+
+# ARC Prize format: {task_id: [one entry per test input]}
+Submission = dict[str, list[SubmissionEntry]]

@@ -14,7 +14,7 @@ import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -43,6 +43,18 @@ class TaskSet:
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+    def select(self, task_ids: Sequence[str] | None = None, limit: int | None = None) -> TaskSet:
+        """Only `task_ids` if given (in that order), then at most `limit` tasks; a TaskError
+        names the first id not in the set."""
+        by_id = {t.id: t for t in self.tasks}
+        missing = [i for i in task_ids or () if i not in by_id]
+        if missing:
+            raise TaskError(f"task {missing[0]!r}: not in dataset {self.name!r}")
+        chosen = [by_id[i] for i in task_ids] if task_ids else list(self.tasks)
+        chosen = chosen[:limit] if limit else chosen
+        return TaskSet(self.name, chosen,
+                       {t.id: self.solutions[t.id] for t in chosen if t.id in self.solutions})
 
 
 class _DuplicateKey(Exception):

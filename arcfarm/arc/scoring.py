@@ -1,4 +1,5 @@
 """Scoring programs on train pairs, choosing two attempts per test input, and ARC Prize scoring.
+(The submission file is built from the stored attempts: arcfarm.db.reads.submission.)
 
 Attempt selection (`select_attempts`) ranks the outputs that candidate programs give for one test
 input: programs passing every train pair first, then by train pairs solved; inside such a group
@@ -9,15 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from arcfarm.arc.grids import grid_to_json
-from arcfarm.arc.tasks import Task
-
 Grid = np.ndarray
-EMPTY_ATTEMPT = [[0]]  # what the submission holds where no attempt exists
 
 
 def _key(grid: Grid) -> tuple[tuple[int, ...], bytes]:
@@ -117,31 +114,15 @@ def select_attempts(candidates: Sequence[Candidate], n_test: int) -> list[list[G
     return attempts
 
 
+def any_attempt_correct(attempts: Sequence[Grid | None], solution: Grid) -> bool:
+    """ARC Prize's rule for one test input: attempt 1 or attempt 2 equals the solution (shape
+    and cells); later attempts do not count, a missing one (None) is wrong."""
+    return any(a is not None and _same(a, solution) for a in attempts[:2])
+
+
 def task_score(attempts: Sequence[Sequence[Grid]], solutions: Sequence[Grid]) -> float:
     """ARC Prize score of one task: the fraction of test inputs solved by attempt 1 or 2."""
     if not solutions or len(attempts) != len(solutions):
         raise ValueError(f"task_score: {len(attempts)} attempt lists for {len(solutions)} solutions")
-    solved = sum(any(_same(a, want) for a in tries[:2]) for tries, want in zip(attempts, solutions))
+    solved = sum(any_attempt_correct(tries, want) for tries, want in zip(attempts, solutions))
     return solved / len(solutions)
-
-
-def submission_entry(attempts: Sequence[Sequence[Grid]], n_test: int) -> list[dict[str, list[list[int]]]]:
-    """Kaggle submission entries for one task, one per test input; missing attempts are [[0]]."""
-    if len(attempts) > n_test:
-        raise ValueError(f"submission_entry: {len(attempts)} attempt lists for {n_test} test inputs")
-    entries = []
-    for t in range(n_test):
-        tries = [grid_to_json(g) for g in (attempts[t] if t < len(attempts) else [])[:2]]
-        tries += [[row[:] for row in EMPTY_ATTEMPT] for _ in range(2 - len(tries))]
-        entries.append({"attempt_1": tries[0], "attempt_2": tries[1]})
-    return entries
-
-
-def build_submission(results: Mapping[str, Sequence[Sequence[Grid]]],
-                     tasks: Iterable[Task]) -> dict[str, list[dict[str, list[list[int]]]]]:
-    """The whole submission: every task and every test input present, unsolved ones as [[0]]."""
-    tasks = list(tasks)
-    unknown = set(results) - {t.id for t in tasks}
-    if unknown:
-        raise ValueError(f"build_submission: results for tasks not in the set: {sorted(unknown)}")
-    return {t.id: submission_entry(results.get(t.id, []), len(t.test_inputs)) for t in tasks}

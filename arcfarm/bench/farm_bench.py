@@ -80,13 +80,14 @@ def _measure(db_url: str, redis_url: str, queue: str, quick: bool, log) -> dict:
 
     from arcfarm.api.main import create_app
     from arcfarm.db import bulk, reads
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
+    from arcfarm.db.status import JobStatus
     from arcfarm.settings import get_settings
 
     settings = get_settings({"ARCFARM_DATABASE_URL": db_url, "ARCFARM_BROKER_URL": redis_url})
     n_tasks, n_queued, (n_jobs, per_job) = (40, 1000, (20, 1000)) if quick else \
         (400, 10_000, (1000, 1000))
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     factory = make_session_factory(engine)
     out: dict = {}
     with TestClient(create_app(settings)) as client:
@@ -112,7 +113,7 @@ def _measure(db_url: str, redis_url: str, queue: str, quick: bool, log) -> dict:
         t0 = time.perf_counter()
         with factory() as s:
             big = bulk.synthetic_run(session=s, jobs=n_jobs, predictions_per_job=per_job,
-                                     status="done", tag="big")
+                                     status=JobStatus.DONE, tag="big")
             s.execute(sa.text("ANALYZE"))
             s.commit()
         out["prediction_rows"] = n_jobs * per_job

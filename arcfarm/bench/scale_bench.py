@@ -115,7 +115,8 @@ def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir
 
     from arcfarm.learn.config import load_config
     from arcfarm.db import reads, writes
-    from arcfarm.workers.celery_app import make_celery, message_priority
+    from arcfarm.jobs.broker import message_priority
+    from arcfarm.workers.celery_app import make_celery
 
     n_jobs = level * plan.jobs_per_worker
     with sessions() as s:
@@ -217,13 +218,13 @@ def run_simulated(plan: SimPlan, log=print, workdir: Path | None = None) -> dict
     """Part (a) against $ARCFARM_DATABASE_URL and $ARCFARM_BROKER_URL (both required)."""
     import tempfile
 
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.settings import SettingsError, get_settings
 
     settings = get_settings()
     if settings.embedded or not settings.database_url:
         raise SettingsError("bench scale needs ARCFARM_DATABASE_URL and ARCFARM_BROKER_URL")
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
     sessions = make_session_factory(engine)
     prefix = f"arcfarm-bench-{secrets.token_hex(3)}"
     with tempfile.TemporaryDirectory(prefix="arcfarm-scale-", dir=workdir) as tmp:

@@ -27,7 +27,7 @@ from celery.signals import worker_ready
 
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db import writes
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.settings import get_settings
 
 STANDIN_JOB = "arcfarm.bench.standin_job"
@@ -38,7 +38,7 @@ app = Celery("arcfarm-bench")
 
 @app.on_configure.connect
 def _configure(sender: Celery, **_: Any) -> None:
-    from arcfarm.workers.celery_app import celery_config
+    from arcfarm.jobs.broker import celery_config
 
     sender.config_from_object({**celery_config(get_settings()), "task_routes": {}})
 
@@ -46,7 +46,7 @@ def _configure(sender: Celery, **_: Any) -> None:
 @cache
 def _context() -> dict[str, Any]:
     settings = get_settings()
-    return {"sessions": make_session_factory(make_engine(settings.db_url)),
+    return {"sessions": make_session_factory(make_db_engine(settings.db_url)),
             "out": Path(os.environ["ARCFARM_BENCH_DIR"]),
             "name": os.environ.get("ARCFARM_WORKER_NAME", f"bench-{os.getpid()}")}
 

@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from arcfarm.cli.main import app
 from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
+from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
 from arcfarm.settings import Settings, SettingsError, get_settings
 
 err = Console(stderr=True)
@@ -37,7 +38,6 @@ app.add_typer(db_app, name="db")
 
 # Toy tasks the committed toy model was not trained on (synth seed 11), Kaggle layout.
 DEMO_TASKS = Path(__file__).resolve().parents[2] / "data" / "demo" / "toy_challenges.json"
-TERMINAL_RUN = ("done", "failed", "cancelled")
 
 
 @contextmanager
@@ -57,12 +57,12 @@ def _settings() -> Settings:
 
 @contextmanager
 def _session(settings: Settings):
-    from arcfarm.db.engine import make_engine, make_session_factory
-    from arcfarm.workers.embedded import prepare_database
+    from arcfarm.db.connection import make_db_engine, make_session_factory
+    from arcfarm.db.migrate import upgrade_embedded
 
     if settings.embedded:
-        prepare_database(settings)
-    engine = make_engine(settings.db_url)
+        upgrade_embedded(settings)
+    engine = make_db_engine(settings.db_url)
     try:
         with make_session_factory(engine)() as session:
             yield session
@@ -94,11 +94,11 @@ def db_grant_reader(name: str = typer.Argument(..., help="Role to create or upda
                         None, envvar="ARCFARM_READER_PASSWORD",
                         help="Its password (default: none, for trust/peer setups).")) -> None:
     """A PostgreSQL role that may SELECT the four views and nothing else."""
-    from arcfarm.db.engine import make_engine
+    from arcfarm.db.connection import make_db_engine
     from arcfarm.db.roles import VIEWS, RoleError, grant_reader
 
     settings = _settings()
-    engine = make_engine(settings.db_url)
+    engine = make_db_engine(settings.db_url)
     try:
         grant_reader(engine, name, password)
     except RoleError as exc:
@@ -221,9 +221,9 @@ def submit(
 
 def _send(settings: Settings, session, run_id: int) -> None:
     from arcfarm.jobs import submit as svc
-    from arcfarm.jobs.queue import make_queue
+    from arcfarm.jobs.queue import CeleryQueue
 
-    queue = make_queue(settings)
+    queue = CeleryQueue(settings)
     try:
         svc.enqueue_run(session=session, queue=queue, run_id=run_id)
     except Exception as exc:  # noqa: BLE001 - the run is stored; reconcile sends it later
@@ -236,13 +236,15 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
+    from arcfarm.workers.job_runner import Outcome
 
     runner = EmbeddedRunner(settings)
     try:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != "retry", description=f"run {run_id}: job {job_id} {outcome}"))
+                bar, advance=outcome != Outcome.RETRY,
+                description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()
     return _write_submission(settings, run_id)
@@ -295,10 +297,10 @@ def _watch(session, run_id: int, interval: float) -> None:
         while True:
             session.expire_all()
             p = reads.run_progress(session=session, run_id=run_id)
-            finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+            finished = _finished_jobs(p)
             bar_view.update(bar, total=p["n_tasks"], completed=finished,
                             description=f"run {run_id} {p['status']}: {p['n_solved']} solved")
-            if p["status"] in TERMINAL_RUN:
+            if p["status"] in RUN_TERMINAL:
                 return
             session.rollback()  # end the read transaction, see new commits
             time.sleep(interval)
@@ -306,13 +308,17 @@ def _watch(session, run_id: int, interval: float) -> None:
 
 def _print_status(p: dict[str, Any]) -> None:
     out = Console()
-    finished = sum(p["jobs"][s] for s in ("done", "failed", "cancelled"))
+    finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
               f"{p['predictions']} predictions, {p['gpu_seconds']:.0f} s of worker time")
     with Progress(TextColumn("finished"), BarColumn(), MofNCompleteColumn(), console=out) as bar:
         bar.add_task("", total=p["n_tasks"], completed=finished)
+
+
+def _finished_jobs(progress: dict[str, Any]) -> int:
+    return sum(progress["jobs"][status.value] for status in JOB_TERMINAL)
 
 
 @app.command()
@@ -323,7 +329,7 @@ def export(run: int = typer.Argument(..., help="Run id."),
 
     settings = _settings()
     with _session(settings) as session:
-        if reads.run_progress(session=session, run_id=run) is None:
+        if not reads.run_exists(session=session, run_id=run):
             err.print(f"[red]error:[/red] run {run} not found")
             raise typer.Exit(1)
         data = reads.submission(session=session, run_id=run)
@@ -339,7 +345,7 @@ def reconcile(stale_after: Optional[float] = typer.Option(
     unless their message already waits in the broker (embedded mode: run them here). Workers
     also do this every ARCFARM_RECONCILE_S seconds."""
     from arcfarm.jobs import submit as svc
-    from arcfarm.jobs.queue import make_queue
+    from arcfarm.jobs.queue import CeleryQueue
 
     settings = _settings()
     if stale_after is not None:
@@ -347,7 +353,7 @@ def reconcile(stale_after: Optional[float] = typer.Option(
     if settings.embedded:  # no broker to send to: run them in this process
         typer.echo(_json({"ran": _drain_embedded(settings)}))
         return
-    queue = make_queue(settings)
+    queue = CeleryQueue(settings)
     try:
         with _session(settings) as session:
             sent = svc.reconcile(session=session, queue=queue, stale_after_s=settings.stale_after_s)
@@ -357,9 +363,10 @@ def reconcile(stale_after: Optional[float] = typer.Option(
 
 
 def _drain_embedded(settings: Settings) -> dict[int, str]:
-    from arcfarm.workers.embedded import EmbeddedRunner, prepare_database
+    from arcfarm.db.migrate import upgrade_embedded
+    from arcfarm.workers.embedded import EmbeddedRunner
 
-    prepare_database(settings)
+    upgrade_embedded(settings)
     runner = EmbeddedRunner(settings)
     try:
         return runner.drain()

@@ -32,16 +32,10 @@ def solve(
     """Solve ARC tasks with search-and-learn and print the attempts and scores."""
     try:
         cfg = load_config(config, set_)
-        taskset = load_taskset(source)
+        taskset = load_taskset(source).select(task_id or None, limit or None)
     except (ConfigError, TaskError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
-    tasks = [t for t in taskset.tasks if not task_id or t.id in task_id]
-    missing = set(task_id) - {t.id for t in tasks}
-    if missing:
-        err.print(f"[red]error:[/red] no task {sorted(missing)} in {source}")
-        raise typer.Exit(2)
-    tasks = tasks[:limit] if limit else tasks
 
     from arcfarm.learn.loop import LoopHooks  # heavy imports only when solving
     from arcfarm.learn.solver import Solver
@@ -49,7 +43,7 @@ def solve(
 
     results = []
     with Solver(cfg) as solver, _progress(not as_json) as progress:
-        for task in tasks:
+        for task in taskset.tasks:
             bar = progress.add_task(task.id, total=cfg.max_epochs + 1)
             hooks = LoopHooks(on_epoch=_epoch_hook(solver, task.id, adapters, progress, bar))
             result = solver.solve(task, hooks=hooks)

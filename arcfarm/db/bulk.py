@@ -1,7 +1,7 @@
 """Synthetic farm history in bulk, for `arcfarm bench farm`: thousands of jobs, millions of
 predictions, written server-side (multi-row INSERT ... SELECT generate_series), PostgreSQL only.
 
-    run_id = synthetic_run(session=s, jobs=10_000, predictions_per_job=0, status="queued")
+    run_id = synthetic_run(session=s, jobs=10_000, predictions_per_job=0, status=JobStatus.QUEUED)
 
 The rows are shaped like real ones (every NOT NULL column filled, small JSON values); they are
 for timing queries, not for reading.
@@ -12,19 +12,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arcfarm.db.models import utcnow
+from arcfarm.db.status import JobStatus, RunStatus
 
 
 def synthetic_run(*, session: Session, jobs: int, predictions_per_job: int = 0,
-                  status: str = "queued", tag: str = "bench") -> int:
+                  status: JobStatus = JobStatus.QUEUED, tag: str = "bench") -> int:
     """A run of `jobs` jobs over as many new one-cell tasks, each with `predictions_per_job`
-    predictions in 4 epochs; jobs are `status` ("queued", or "done" with attempts)."""
+    predictions in 4 epochs; jobs are `status` (queued, or done with attempts)."""
     if session.get_bind().dialect.name != "postgresql":
         raise NotImplementedError("synthetic_run needs PostgreSQL")
-    now = utcnow()
+    done, now = status == JobStatus.DONE, utcnow()
     run_id = session.execute(sa.text(
         "INSERT INTO runs (name, config, model, code_version, status, dataset, queue, priority, "
         "created_at) VALUES (:tag, '{}', 'synthetic', 'bench', :status, :tag, 'bench', 0, :now) "
-        "RETURNING id"), {"tag": tag, "status": "running" if status == "done" else "queued",
+        "RETURNING id"), {"tag": tag, "status": RunStatus.RUNNING if done else RunStatus.QUEUED,
                           "now": now}).scalar_one()
     session.execute(sa.text(
         "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
@@ -33,12 +34,12 @@ def synthetic_run(*, session: Session, jobs: int, predictions_per_job: int = 0,
         "FROM generate_series(1, :n) g"), {"ds": f"{tag}-{run_id}", "n": jobs})
     session.execute(sa.text(
         "INSERT INTO jobs (run_id, task_pk, status, queued_at, expected_cost, seconds, epochs_done) "
-        "SELECT :run, t.id, CAST(:status AS TEXT), :now, 3, CASE WHEN CAST(:status AS TEXT) = 'done' THEN 10.0 END, "
-        "CASE WHEN CAST(:status AS TEXT) = 'done' THEN 3 ELSE -1 END FROM tasks t WHERE t.dataset = :ds"),
-        {"run": run_id, "status": status, "now": now, "ds": f"{tag}-{run_id}"})
+        "SELECT :run, t.id, :status, :now, 3, CASE WHEN :done THEN 10.0 END, "
+        "CASE WHEN :done THEN 3 ELSE -1 END FROM tasks t WHERE t.dataset = :ds"),
+        {"run": run_id, "status": status, "done": done, "now": now, "ds": f"{tag}-{run_id}"})
     if predictions_per_job:
         _predictions(session, run_id, predictions_per_job)
-    if status == "done":
+    if done:
         session.execute(sa.text(
             "INSERT INTO attempts (job_id, test_index, attempt_1, attempt_2, correct) "
             "SELECT id, 0, '[[2]]', '[[3]]', id % 3 = 0 FROM jobs WHERE run_id = :run"),

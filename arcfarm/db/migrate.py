@@ -6,6 +6,7 @@ it works from any working directory (the `alembic` command line uses alembic.ini
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -13,7 +14,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import arcfarm
-from arcfarm.db.engine import make_engine
+from arcfarm.db.connection import make_db_engine
+
+if TYPE_CHECKING:
+    from arcfarm.settings import Settings
 
 MIGRATIONS_DIR = Path(arcfarm.__file__).resolve().parents[1] / "migrations"
 
@@ -30,13 +34,21 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def upgrade_embedded(settings: Settings) -> None:
+    """Create or migrate the embedded SQLite database on first use (a farm's PostgreSQL is
+    migrated only by `arcfarm db upgrade`)."""
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.db_url)
+
+
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at (None: no schema yet)."""
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -14,14 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from arcfarm.db.status import JobStatus, RunStatus
+
 # JSON everywhere, JSONB on PostgreSQL; Python None is stored as SQL NULL.
 JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # BIGINT ids where rows are many; SQLite only autoincrements a plain INTEGER primary key.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTCDateTime = sa.DateTime(timezone=True)
-
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
-TERMINAL = ("done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -41,17 +40,18 @@ class Run(Base):
     config: Mapped[dict[str, Any]]
     model: Mapped[str] = mapped_column(sa.String(500))
     code_version: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.QUEUED, index=True)
     dataset: Mapped[str] = mapped_column(sa.String(200))
     queue: Mapped[str] = mapped_column(sa.String(100), default="default")
     priority: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class Task(Base):
+class TaskRow(Base):
+    """A row of `tasks` (arcfarm.arc.tasks.Task is the task itself)."""
+
     __tablename__ = "tasks"
     __table_args__ = (sa.UniqueConstraint("dataset", "task_id", "content_hash", name="uq_tasks_identity"),)
 
@@ -78,9 +78,9 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED)
     delivery_count: Mapped[int] = mapped_column(default=0)
-    attempts_failed: Mapped[int] = mapped_column(default=0)
+    failed_deliveries: Mapped[int] = mapped_column(default=0)  # deliveries that ended in a failure
     worker_host: Mapped[str | None] = mapped_column(sa.String(200))
     worker_name: Mapped[str | None] = mapped_column(sa.String(200))
     gpu: Mapped[str | None] = mapped_column(sa.String(200))

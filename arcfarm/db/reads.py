@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arcfarm.learn.records import EpochRecord, PredictionRecord
-from arcfarm.db.models import (JOB_STATUSES, Adapter, Attempt, Epoch, Job, Prediction, Run,
-                               Task as TaskRow, utcnow)
+from arcfarm.db.models import Adapter, Attempt, Epoch, Job, Prediction, Run, TaskRow, utcnow
+from arcfarm.db.status import RUN_OPEN, JobStatus
 
 EMPTY_GRID = [[0]]  # what the ARC Prize format expects where there is no answer
 
@@ -99,6 +99,11 @@ def job_records(*, session: Session, job_id: int) -> JobRecords:
                       adapter=AdapterFile(*adapter) if adapter is not None else None)
 
 
+def run_exists(*, session: Session, run_id: int) -> bool:
+    """Whether the run exists (by primary key; no view is computed)."""
+    return session.scalar(sa.select(Run.id).where(Run.id == run_id)) is not None
+
+
 def run_progress(*, session: Session, run_id: int) -> dict[str, Any] | None:
     """run_summary's row for the run plus job counts per status (every status present); None if no run."""
     rows = _rows(session, "SELECT * FROM run_summary WHERE run_id = :run_id", run_id=run_id)
@@ -106,7 +111,7 @@ def run_progress(*, session: Session, run_id: int) -> dict[str, Any] | None:
         return None
     counts = dict(session.execute(sa.select(Job.status, sa.func.count()).where(Job.run_id == run_id)
                                   .group_by(Job.status)).all())
-    return {**rows[0], "jobs": {status: counts.get(status, 0) for status in JOB_STATUSES}}
+    return {**rows[0], "jobs": {s.value: counts.get(s.value, 0) for s in JobStatus}}
 
 
 def list_runs(*, session: Session, limit: int = 100) -> list[dict[str, Any]]:
@@ -177,14 +182,14 @@ def _job_refs(session: Session, *where: Any) -> list[JobRef]:
 def stale_jobs(*, session: Session, older_than_s: float) -> list[JobRef]:
     """Running jobs whose heartbeat is older than `older_than_s` (their worker is presumed dead)."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
-    return _job_refs(session, Job.status == "running",
+    return _job_refs(session, Job.status == JobStatus.RUNNING,
                      sa.or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
 
 
 def queued_jobs(*, session: Session, run_id: int | None = None) -> list[JobRef]:
     """Queued jobs of live runs (of `run_id` only, if given), in dispatch order: run priority,
     then expected cost (largest first)."""
-    where = [Job.status == "queued", Run.status.in_(("queued", "running"))]
+    where = [Job.status == JobStatus.QUEUED, Run.status.in_(RUN_OPEN)]
     if run_id is not None:
         where.append(Job.run_id == run_id)
     return _job_refs(session, *where)

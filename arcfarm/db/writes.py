@@ -22,9 +22,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from arcfarm.arc.scoring import any_attempt_correct
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
-from arcfarm.db.models import (TERMINAL, Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
-                               Task as TaskRow, utcnow)
+from arcfarm.db.models import (Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
+                               TaskRow, utcnow)
+from arcfarm.db.status import JOB_OPEN, JOB_TERMINAL, RUN_OPEN, JobStatus, RunStatus
 
 ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
 
@@ -136,13 +138,14 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
     Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
     """
     with _transaction(session):
-        run = Run(name=name, config=config, model=model, code_version=code_version, status="queued",
-                  dataset=dataset, queue=queue, priority=priority, created_at=utcnow())
+        run = Run(name=name, config=config, model=model, code_version=code_version,
+                  status=RunStatus.QUEUED, dataset=dataset, queue=queue, priority=priority,
+                  created_at=utcnow())
         session.add(run)
         session.flush()
         if tasks:
             now = utcnow()
-            jobs = [dict(run_id=run.id, task_pk=task_pk, status="queued", queued_at=now,
+            jobs = [dict(run_id=run.id, task_pk=task_pk, status=JobStatus.QUEUED, queued_at=now,
                          expected_cost=_expected_cost(task_json))
                     for task_pk, task_json in _task_rows(session, dataset, tasks)]
             session.execute(_insert(session, Job).on_conflict_do_nothing(
@@ -170,20 +173,20 @@ def claim_job(*, session: Session, job_id: int, worker_host: str, worker_name: s
     """
     with _transaction(session):
         job = _lock_job(session, job_id)
-        if job is None or job.status not in ("queued", "running"):
+        if job is None or job.status not in JOB_OPEN:
             return None
-        if job.status == "running" and stale_after_s is not None \
+        if job.status == JobStatus.RUNNING and stale_after_s is not None \
                 and job.worker_name != worker_name and _fresh(job.heartbeat_at, stale_after_s):
             return None
         now = utcnow()
-        job.status, job.heartbeat_at = "running", now
+        job.status, job.heartbeat_at = JobStatus.RUNNING, now
         job.delivery_count += 1
         job.worker_host, job.worker_name, job.gpu = worker_host, worker_name, gpu
         job.started_at = job.started_at or now
         if job.epochs_done >= 0:
             job.resumed_from_epoch = job.epochs_done
-        session.execute(sa.update(Run).where(Run.id == job.run_id, Run.status == "queued")
-                        .values(status="running", started_at=now)
+        session.execute(sa.update(Run).where(Run.id == job.run_id, Run.status == RunStatus.QUEUED)
+                        .values(status=RunStatus.RUNNING, started_at=now)
                         .execution_options(synchronize_session=False))
         run = session.get(Run, job.run_id, populate_existing=True)
         task = session.get(TaskRow, job.task_pk)
@@ -209,10 +212,6 @@ def _job_solutions(session: Session, job_id: int, lock: bool = False) -> list[li
         # taken first so two deliveries of one job record their epochs one after the other.
         stmt = stmt.with_for_update(of=Job, key_share=True)
     return session.scalar(stmt)
-
-
-def _same_grid(grid: Any, expected: list[list[int]]) -> bool:
-    return grid is not None and np.asarray(grid).tolist() == expected
 
 
 # PredictionRecord's fields, read one by one: `to_json` goes through dataclasses.asdict, which
@@ -320,14 +319,14 @@ def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
                                          n_predictions=counted)
                                  .returning(Job.status)
                                  .execution_options(synchronize_session=False)).scalar_one()
-    return status == "running"
+    return status == JobStatus.RUNNING
 
 
 def heartbeat(*, session: Session, job_id: int) -> bool:
     """Touch the job's heartbeat; False if it is no longer running (stop work)."""
     with _transaction(session):
-        result = session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running")
-                                 .values(heartbeat_at=utcnow())
+        running = sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        result = session.execute(running.values(heartbeat_at=utcnow())
                                  .execution_options(synchronize_session=False))
     return result.rowcount > 0
 
@@ -340,9 +339,9 @@ def release_job(*, session: Session, job_id: int) -> bool:
     """
     with _transaction(session):
         job = _lock_job(session, job_id)
-        if job is None or job.status != "running":
+        if job is None or job.status != JobStatus.RUNNING:
             return False
-        job.status = "queued"
+        job.status = JobStatus.QUEUED
         job.delivery_count = max(0, job.delivery_count - 1)
     return True
 
@@ -355,12 +354,12 @@ def requeue_lost_jobs(*, session: Session, worker_name: str, error: str) -> list
     worker, resumes after the last committed epoch.
     """
     with _transaction(session):
-        jobs = session.scalars(sa.select(Job).where(Job.status == "running",
+        jobs = session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING,
                                                     Job.worker_name == worker_name)
                                .with_for_update().execution_options(populate_existing=True)).all()
         for job in jobs:
-            job.status, job.error = "queued", error
-            job.attempts_failed += 1
+            job.status, job.error = JobStatus.QUEUED, error
+            job.failed_deliveries += 1
     return [job.id for job in jobs]
 
 
@@ -377,7 +376,8 @@ def _attempt_rows(job_id: int, attempts: Sequence[Sequence[np.ndarray]], n_test:
         if len(grids) > 2:
             raise ValueError(f"job {job_id}: test {i} has {len(grids)} attempts, at most 2 allowed")
         grids += [None] * (2 - len(grids))
-        correct = None if solutions is None else any(_same_grid(g, solutions[i]) for g in grids)
+        correct = None if solutions is None else \
+            any_attempt_correct(grids, np.asarray(solutions[i]))
         rows.append({"job_id": job_id, "test_index": i, "attempt_1": _grid_json(grids[0]),
                      "attempt_2": _grid_json(grids[1]), "correct": correct})
     return rows
@@ -391,9 +391,10 @@ def _close_run_if_finished(session: Session, run_id: int) -> None:
     its next statement sees the first one's commit.
     """
     session.execute(sa.select(Run.id).where(Run.id == run_id).with_for_update())
-    open_jobs = sa.select(Job.id).where(Job.run_id == run_id, Job.status.not_in(TERMINAL)).exists()
-    session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(("queued", "running")), ~open_jobs)
-                    .values(status="done", finished_at=utcnow())
+    open_jobs = sa.select(Job.id).where(Job.run_id == run_id,
+                                        Job.status.not_in(JOB_TERMINAL)).exists()
+    session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(RUN_OPEN), ~open_jobs)
+                    .values(status=RunStatus.DONE, finished_at=utcnow())
                     .execution_options(synchronize_session=False))
 
 
@@ -409,8 +410,8 @@ def finish_job(*, session: Session, job_id: int, result: TaskResult) -> None:
         task_json = session.scalar(sa.select(TaskRow.task_json).where(TaskRow.id == job.task_pk))
         rows = _attempt_rows(job_id, result.attempts, len(task_json["test"]), _job_solutions(session, job_id))
         _upsert(session, Attempt, rows, ["job_id", "test_index"], keep=())
-        if job.status != "cancelled":
-            job.status, job.error = "done", None
+        if job.status != JobStatus.CANCELLED:
+            job.status, job.error = JobStatus.DONE, None
         job.finished_at = job.finished_at or utcnow()
         job.seconds, job.stop_reason = result.seconds, result.stop_reason
         session.flush()
@@ -425,14 +426,14 @@ def fail_job(*, session: Session, job_id: int, error: str, final: bool) -> bool:
     """
     with _transaction(session):
         job = _lock_job(session, job_id)
-        if job is None or job.status in TERMINAL:
+        if job is None or job.status in JOB_TERMINAL:
             return False
-        job.attempts_failed += 1
+        job.failed_deliveries += 1
         job.error = error
         if final:
-            job.status, job.finished_at = "failed", utcnow()
+            job.status, job.finished_at = JobStatus.FAILED, utcnow()
         else:
-            job.status = "queued"
+            job.status = JobStatus.QUEUED
         session.flush()
         _close_run_if_finished(session, job.run_id)
     return True
@@ -442,10 +443,10 @@ def cancel_run(*, session: Session, run_id: int) -> int:
     """Cancel a run and its queued/running jobs (workers see it at their next heartbeat); returns jobs cancelled."""
     with _transaction(session):
         now = utcnow()
-        result = session.execute(sa.update(Job).where(Job.run_id == run_id, Job.status.in_(("queued", "running")))
-                                 .values(status="cancelled", finished_at=now)
+        result = session.execute(sa.update(Job).where(Job.run_id == run_id, Job.status.in_(JOB_OPEN))
+                                 .values(status=JobStatus.CANCELLED, finished_at=now)
                                  .execution_options(synchronize_session=False))
-        session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(("queued", "running")))
-                        .values(status="cancelled", finished_at=now)
+        session.execute(sa.update(Run).where(Run.id == run_id, Run.status.in_(RUN_OPEN))
+                        .values(status=RunStatus.CANCELLED, finished_at=now)
                         .execution_options(synchronize_session=False))
     return result.rowcount

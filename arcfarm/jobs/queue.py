@@ -1,24 +1,25 @@
-"""Handing queued jobs to workers: Celery messages, or this process's embedded runner.
+"""Handing queued jobs to workers: one Celery message per job (`CeleryQueue`), or, in embedded
+mode, this process's own runner (`arcfarm.workers.embedded.EmbeddedQueue`, the same protocol).
 
-Jobs are rows first (status "queued", committed) and messages second, so a crash between the
+Jobs are rows first (status queued, committed) and messages second, so a crash between the
 two loses nothing: `arcfarm reconcile` sends a message for every job the database says is
 queued. A duplicate message is harmless (the runner's claim refuses a job it cannot take).
 
-    queue = make_queue(settings)
+    queue = CeleryQueue(settings)
     queue.enqueue([QueuedJob(job_id, queue="arcfarm", priority=0), ...])
+
+The producer needs no task code: messages name the task (`broker.RUN_JOB`), the workers'
+app (arcfarm.workers.celery_app) runs it. Celery is imported when a CeleryQueue is made.
 """
 from __future__ import annotations
 
 import base64
 import json
-import logging
-import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from arcfarm.jobs.broker import PRIORITY_SEP, RUN_JOB, celery_config, message_priority
 from arcfarm.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,6 @@ class JobQueue(Protocol):
     def waiting_job_ids(self, queues: set[str]) -> set[int] | None: ...
     def ping(self) -> None: ...
     def close(self) -> None: ...
-
-
-# Kombu's Redis transport keeps one list per priority step: "<queue>" for 0, else
-# "<queue>\x06\x16<step>" (steps 0..9, see celery_app.celery_config).
-PRIORITY_SEP = "\x06\x16"
 
 
 def _message_job_id(raw: bytes) -> int | None:
@@ -57,13 +53,12 @@ class CeleryQueue:
     """One `arcfarm.run_job(job_id)` message per job, on the run's queue."""
 
     def __init__(self, settings: Settings):
-        from arcfarm.workers.celery_app import make_celery
+        from celery import Celery
 
-        self.app = make_celery(settings)
+        self.app = Celery("arcfarm", set_as_current=False)
+        self.app.config_from_object(celery_config(settings))
 
     def enqueue(self, jobs: list[QueuedJob]) -> None:
-        from arcfarm.workers.celery_app import RUN_JOB, message_priority
-
         with self.app.producer_or_acquire() as producer:
             for job in jobs:
                 self.app.send_task(RUN_JOB, args=[job.job_id], queue=job.queue,
@@ -98,53 +93,3 @@ class CeleryQueue:
 
     def close(self) -> None:
         self.app.close()
-
-
-class EmbeddedQueue:
-    """A background thread of this process that drains queued jobs (the API in embedded mode)."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def enqueue(self, jobs: list[QueuedJob]) -> None:
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._loop, name="arcfarm-embedded",
-                                               daemon=True)
-                self.thread.start()
-        self.wake.set()
-
-    def _loop(self) -> None:
-        from arcfarm.workers.embedded import EmbeddedRunner
-
-        runner = EmbeddedRunner(self.settings)
-        try:
-            while not self.stopping.is_set():
-                self.wake.wait()
-                self.wake.clear()
-                if not self.stopping.is_set():
-                    runner.drain(stop=self.stopping.is_set)
-        except Exception:  # noqa: BLE001 - logged; the rows stay queued for the next start
-            log.exception("embedded queue stopped")
-        finally:
-            runner.close()
-
-    def waiting_job_ids(self, queues: set[str]) -> None:
-        return None  # no broker: every queued row is "waiting"
-
-    def ping(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
-
-
-def make_queue(settings: Settings) -> JobQueue:
-    return EmbeddedQueue(settings) if settings.embedded else CeleryQueue(settings)

@@ -22,7 +22,7 @@ from arcfarm.arc.grids import TaskError
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.db import reads, writes
 from arcfarm.settings import Settings
-from arcfarm.workers.celery_app import DEFAULT_QUEUE
+from arcfarm.jobs.broker import DEFAULT_QUEUE
 from arcfarm.jobs.queue import JobQueue, QueuedJob
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]
@@ -35,25 +35,12 @@ def tasks_from_json(tasks: Any) -> TaskList:
     return [parse_task(task_id, obj) for task_id, obj in tasks.items()]
 
 
-def select_tasks(taskset: TaskSet, task_ids: Sequence[str] | None = None,
-                 limit: int | None = None) -> TaskList:
-    """The taskset's tasks (only `task_ids` if given, in that order; at most `limit`)."""
-    by_id = {t.id: t for t in taskset.tasks}
-    if task_ids:
-        missing = [i for i in task_ids if i not in by_id]
-        if missing:
-            raise TaskError(f"task {missing[0]!r}: not in dataset {taskset.name!r}")
-        chosen = [by_id[i] for i in task_ids]
-    else:
-        chosen = list(taskset.tasks)
-    chosen = chosen[:limit] if limit else chosen
-    return [(t, taskset.solutions.get(t.id)) for t in chosen]
-
-
 def load_dataset(source: str, task_ids: Sequence[str] | None = None,
                  limit: int | None = None) -> tuple[str, TaskList]:
+    """The dataset's name and its (task, solutions) pairs (TaskSet.select picks them)."""
     taskset = _named_taskset(source) if source in NAMED_DATASETS else load_taskset(source)
-    return taskset.name, select_tasks(taskset, task_ids, limit)
+    chosen = taskset.select(task_ids, limit)
+    return chosen.name, [(t, chosen.solutions.get(t.id)) for t in chosen.tasks]
 
 
 @cache

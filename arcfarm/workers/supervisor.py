@@ -229,10 +229,10 @@ def requeue_lost(settings) -> Callable[[str, int], None]:
     """on_lost for a farm: the dead worker's running jobs go back to queued, with a message each."""
     def requeue(worker_name: str, code: int) -> None:
         from arcfarm.db import reads, writes
-        from arcfarm.db.engine import make_engine, make_session_factory
+        from arcfarm.db.connection import make_db_engine, make_session_factory
         from arcfarm.jobs.queue import CeleryQueue, QueuedJob
 
-        engine = make_engine(settings.db_url)
+        engine = make_db_engine(settings.db_url)
         queue = CeleryQueue(settings)
         try:
             with make_session_factory(engine)() as session:

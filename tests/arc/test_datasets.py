@@ -34,6 +34,18 @@ def test_folder_is_sorted_by_name_and_keeps_solutions_apart(tmp_path):
     assert set(ts.solutions) == {"a"}
 
 
+def test_select_keeps_the_given_order_then_the_limit_and_the_solutions(tmp_path):
+    for name, v in (("a", 1), ("b", 2), ("c", 3)):
+        _write(tmp_path / f"{name}.json", _task(v, with_output=name != "b"))
+    ts = load_taskset(str(tmp_path))
+    picked = ts.select(["c", "b", "a"], limit=2)
+    assert [t.id for t in picked.tasks] == ["c", "b"] and set(picked.solutions) == {"c"}
+    assert [t.id for t in ts.select(limit=1).tasks] == ["a"]
+    assert [t.id for t in ts.select().tasks] == ["a", "b", "c"]
+    with pytest.raises(TaskError, match="task 'zz': not in dataset"):
+        ts.select(["a", "zz"])
+
+
 def test_folder_with_a_bad_task_names_it(tmp_path):
     bad = _task(1)
     bad["train"][0]["output"] = [[1, 2], [3]]

@@ -1,14 +1,12 @@
 """Train scoring, fingerprints, attempt selection (groups, votes, tie-breaks) and ARC Prize scoring."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 
-from arcfarm.arc.scoring import (Candidate, build_submission, fingerprint, score_train, select_attempts,
-                                  submission_entry, task_score)
-from arcfarm.arc.tasks import parse_task
+from arcfarm.arc.scoring import (Candidate, any_attempt_correct, fingerprint, score_train,
+                                  select_attempts, task_score)
 
 
 def g(*rows):
@@ -79,6 +77,14 @@ def test_per_test_input_selection_and_missing_outputs():
         select_attempts([cand("a", 0, False, A)], 2)
 
 
+def test_either_of_the_first_two_attempts_counts():
+    assert any_attempt_correct([A, B], B) and any_attempt_correct([B], B)
+    assert not any_attempt_correct([A, C, B], B)  # a third attempt does not count
+    assert any_attempt_correct([None, B], B) and not any_attempt_correct([None, None], B)
+    assert not any_attempt_correct([g([1, 2])], g([1], [2]))  # same cells, other shape
+    assert not any_attempt_correct([], B)
+
+
 def test_task_score_is_the_fraction_of_test_inputs_solved():
     assert task_score([[A, B], [C]], [B, D]) == 0.5
     assert task_score([[A, B], [D]], [B, D]) == 1.0
@@ -87,24 +93,3 @@ def test_task_score_is_the_fraction_of_test_inputs_solved():
     assert task_score([[g([1, 2])]], [g([1], [2])]) == 0.0  # same cells, other shape
     with pytest.raises(ValueError):
         task_score([[A]], [A, B])
-
-
-def test_submission_entries_fill_missing_attempts():
-    entries = submission_entry([[A, B], [C]], 3)
-    assert entries == [{"attempt_1": [[1]], "attempt_2": [[2]]},
-                       {"attempt_1": [[3]], "attempt_2": [[0]]},
-                       {"attempt_1": [[0]], "attempt_2": [[0]]}]
-    json.dumps(entries)  # plain JSON, no numpy types
-    with pytest.raises(ValueError):
-        submission_entry([[A], [B]], 1)
-
-
-def test_build_submission_covers_every_task_and_test_input():
-    one = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[1]]}]}
-    two = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[1]]}, {"input": [[3]]}]}
-    tasks = [parse_task("t1", one)[0], parse_task("t2", two)[0]]
-    sub = build_submission({"t2": [[A], []]}, tasks)
-    assert sub == {"t1": [{"attempt_1": [[0]], "attempt_2": [[0]]}],
-                   "t2": [{"attempt_1": [[1]], "attempt_2": [[0]]}, {"attempt_1": [[0]], "attempt_2": [[0]]}]}
-    with pytest.raises(ValueError, match="zz"):
-        build_submission({"zz": [[A]]}, tasks)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import migrate, writes
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 
 PG_SERVER = os.environ.get("ARCFARM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
@@ -98,7 +98,7 @@ def db_url(request):
 
 @pytest.fixture
 def session(db_url):
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     with make_session_factory(engine)() as s:
         yield s
     engine.dispose()
@@ -186,7 +186,7 @@ def history(request, tmp_path_factory):
         else:
             url = f"sqlite:///{tmp_path_factory.mktemp('history') / 'arcfarm.db'}"
         migrate.upgrade(url)
-        engine = make_engine(url)
+        engine = make_db_engine(url)
         stack.callback(engine.dispose)
         session = stack.enter_context(make_session_factory(engine)())
         yield session, write_synthetic(session)

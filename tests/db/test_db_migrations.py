@@ -1,14 +1,17 @@
 """The Alembic migrations build the whole schema from empty on PostgreSQL and SQLite, tear it down,
-and agree with the SQLAlchemy models."""
+agree with the SQLAlchemy models, and carry stored values through a migration and back."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from arcfarm.db import migrate
-from arcfarm.db.engine import make_engine
+from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
 TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
@@ -30,7 +33,7 @@ def empty_url(request):
 
 
 def schema(url: str) -> tuple[set[str], set[str]]:
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     try:
         inspector = sa.inspect(engine)
         return set(inspector.get_table_names()) - {"alembic_version"}, set(inspector.get_view_names())
@@ -43,7 +46,7 @@ def test_upgrade_from_empty_creates_tables_and_views(empty_url):
     migrate.upgrade(empty_url)
     assert migrate.current_revision(empty_url) == migrate.head_revision()
     assert schema(empty_url) == (TABLES, set(VIEW_COLUMNS))
-    engine = make_engine(empty_url)
+    engine = make_db_engine(empty_url)
     with engine.connect() as conn:
         for view, columns in VIEW_COLUMNS.items():
             assert list(conn.execute(sa.text(f"SELECT * FROM {view}")).keys()) == columns
@@ -66,9 +69,54 @@ def test_upgrade_works_from_any_working_directory(sqlite_url, tmp_path, monkeypa
 
 
 def test_models_match_the_migrated_schema(db_url):
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def _one_job(url: str, sql: str) -> int:
+    engine = make_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            return conn.execute(sa.text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str, table: str) -> set[str]:
+    engine = make_db_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def _revision(file_part: str) -> tuple[str, str]:
+    """(revision, the one it revises) of the migration whose file name holds `file_part`; by
+    name, so the test outlives a renumbering when branches with new migrations merge."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config(""))
+    found = [r for r in scripts.walk_revisions() if file_part in Path(r.path).name]
+    assert len(found) == 1, [r.path for r in found]
+    return found[0].revision, found[0].down_revision
+
+
+def test_failed_deliveries_rename_and_run_error_drop_go_both_ways(empty_url):
+    this, before = _revision("failed_deliveries_drop_run_error")
+    migrate.upgrade(empty_url, before)
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    _one_job(empty_url, "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
+                        "VALUES ('d', 't', 'h', '{}') RETURNING id")
+    _one_job(empty_url, "INSERT INTO jobs (run_id, task_pk, attempts_failed) VALUES (1, 1, 2) "
+                        "RETURNING id")
+    migrate.upgrade(empty_url, this)
+    assert _one_job(empty_url, "SELECT failed_deliveries FROM jobs") == 2
+    assert "error" not in _columns(empty_url, "runs")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1  # the views still work
+    migrate.downgrade(empty_url, before)
+    assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2
+    assert "error" in _columns(empty_url, "runs")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1

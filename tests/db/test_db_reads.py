@@ -9,7 +9,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from arcfarm.db import reads, writes
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.db.models import Job, utcnow
 
 
@@ -81,7 +81,7 @@ def test_stale_and_queued_jobs(session, helpers):
 def test_concurrent_claims_count_every_delivery(pg_url, helpers):
     from arcfarm.db import migrate
     migrate.upgrade(pg_url)
-    engine = make_engine(pg_url, pool_size=8)
+    engine = make_db_engine(pg_url, pool_size=8)
     factory = make_session_factory(engine)
     with factory() as s:
         run_id = writes.create_run(session=s, name="r", config={}, model="m", code_version="v",
@@ -108,7 +108,7 @@ def test_jobs_finishing_together_close_the_run(pg_url, helpers):
     from arcfarm.db import migrate
     from arcfarm.db.models import Run
     migrate.upgrade(pg_url)
-    engine = make_engine(pg_url)
+    engine = make_db_engine(pg_url)
     factory = make_session_factory(engine)
     with factory() as s:
         run_id = writes.create_run(session=s, name="r", config={}, model="m", code_version="v",

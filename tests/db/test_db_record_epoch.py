@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from arcfarm.learn.records import PredictionRecord
 from arcfarm.db import reads, writes
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 
 
 def claimed_job(session, helpers) -> int:
@@ -102,7 +102,7 @@ def test_two_deliveries_record_the_same_epoch_at_once(db_url, helpers):
     """The second waits for the first's lock on the job row, then finds its rows stored."""
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers itself")
-    engine = make_engine(db_url)
+    engine = make_db_engine(db_url)
     sessions = make_session_factory(engine)
     try:
         with sessions() as s:

@@ -102,7 +102,7 @@ def test_fail_job_retries_then_fails_and_closes_the_run(session, helpers):
     claim(session, job_id)
     assert writes.fail_job(session=session, job_id=job_id, error="CUDA error again", final=True)
     assert not writes.fail_job(session=session, job_id=job_id, error="late duplicate", final=True)
-    row = session.execute(sa.text(f"SELECT status, attempts_failed, error FROM jobs WHERE id = {job_id}")).one()
+    row = session.execute(sa.text(f"SELECT status, failed_deliveries, error FROM jobs WHERE id = {job_id}")).one()
     assert tuple(row) == ("failed", 2, "CUDA error again")
     progress = reads.run_progress(session=session, run_id=run_id)
     assert (progress["status"], progress["n_failed"], progress["score"]) == ("done", 1, 0.0)

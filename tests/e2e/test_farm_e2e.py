@@ -19,10 +19,12 @@ from fsspec.core import url_to_fs
 
 from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
+from arcfarm.db.status import RUN_TERMINAL
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
-from arcfarm.workers.celery_app import RUN_JOB, make_celery
-from arcfarm.workers.runner import SolverCache, run_job
+from arcfarm.jobs.broker import RUN_JOB
+from arcfarm.workers.celery_app import make_celery
+from arcfarm.workers.job_runner import SolverCache, run_job
 from farm_helpers import TASKS, row_counts, tiny_overrides, wait_for
 
 pytestmark = pytest.mark.slow
@@ -43,7 +45,7 @@ def _submit_and_wait(client, worker, body) -> int:
     def finished():
         assert proc.poll() is None, log.read_text()[-4000:]
         run = client.get(f"/runs/{run_id}").json()
-        return run if run["status"] in ("done", "failed", "cancelled") else None
+        return run if run["status"] in RUN_TERMINAL else None
 
     run = wait_for(finished, 240, f"run {run_id} to finish", log)
     assert run["status"] == "done", run
@@ -184,6 +186,6 @@ def test_failing_job_is_retried_through_the_broker_then_failed(client, celery_wo
     wait_for(lambda: client.get(f"/runs/{run_id}").json()["jobs"]["failed"] == 1, 240,
              "the doomed job to fail", celery_worker[1])
     job = _rows(session_factory, "SELECT * FROM jobs WHERE run_id = :r", r=run_id)[0]
-    assert (job["delivery_count"], job["attempts_failed"]) == (3, 3)
+    assert (job["delivery_count"], job["failed_deliveries"]) == (3, 3)
     assert "nonexistent/arcfarm-model" in job["error"]
     assert client.get(f"/runs/{run_id}").json()["status"] == "done"  # every job has ended

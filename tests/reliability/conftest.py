@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.settings import get_settings
 
 from reliability_db import PG_SERVER, REDIS_SERVER, create_database, drop_database, farm_env  # noqa: F401
@@ -52,7 +52,7 @@ def rel_redis_url():
 
 @pytest.fixture(scope="session")
 def rel_session_factory(rel_pg_url):
-    engine = make_engine(rel_pg_url)
+    engine = make_db_engine(rel_pg_url)
     yield make_session_factory(engine)
     engine.dispose()
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from arcfarm.db.status import RUN_TERMINAL
+
 TABLES = ("runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts")
 
 FLIP = {"train": [{"input": [[1, 2], [3, 4]], "output": [[2, 1], [4, 3]]},
@@ -63,7 +65,7 @@ def run_finished(client, run_id: int, *workers):
         for w in workers:
             assert w.alive(), w.tail()
         run = client.get(f"/runs/{run_id}").json()
-        return run if run["status"] in ("done", "failed", "cancelled") else None
+        return run if run["status"] in RUN_TERMINAL else None
     return check
 
 

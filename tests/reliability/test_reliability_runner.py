@@ -19,7 +19,7 @@ from arcfarm.db.retry import retry_db
 from arcfarm.settings import get_settings
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import ArtifactError, ArtifactStore
-from arcfarm.workers.runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_job
 from reliability_helpers import overrides, rows, task
 
 
@@ -67,7 +67,7 @@ def test_full_disk_is_a_clear_job_error_and_no_adapter_row(new_job, rel_session_
     try:
         assert run_job(job_id, **kw) == "retry"
         [job] = rows(rel_session_factory, "SELECT * FROM jobs WHERE id = :j", j=job_id)
-        assert (job["status"], job["epochs_done"], job["attempts_failed"]) == ("queued", 0, 1)
+        assert (job["status"], job["epochs_done"], job["failed_deliveries"]) == ("queued", 0, 1)
         assert "ArtifactError: adapter store" in job["error"]
         assert f"job {job_id} epoch 1" in job["error"] and "No space left on device" in job["error"]
         assert rows(rel_session_factory, "SELECT * FROM adapters WHERE job_id = :j", j=job_id) == []

@@ -58,7 +58,7 @@ def test_killed_worker_is_resumed_by_another_from_the_last_epoch(
     assert run["status"] == "done"
     job = _job(rel_session_factory, run_id)
     assert (job["status"], job["worker_name"]) == ("done", survivor.name)
-    assert (job["delivery_count"], job["resumed_from_epoch"], job["attempts_failed"]) == \
+    assert (job["delivery_count"], job["resumed_from_epoch"], job["failed_deliveries"]) == \
            (2, committed, 0)
     assert [_count(rel_session_factory, t, job["id"]) for t in ("epochs", "predictions", "adapters")] \
         == [5, 4 + 4 * 4, 4]
@@ -107,7 +107,7 @@ def test_poison_and_out_of_memory_jobs(rel_client, rel_env, rel_session_factory,
     jobs = {t: _job(rel_session_factory, run_id, t) for t in tasks}
 
     poison = jobs["poison"]
-    assert (poison["status"], poison["delivery_count"], poison["attempts_failed"]) == ("failed", 2, 2)
+    assert (poison["status"], poison["delivery_count"], poison["failed_deliveries"]) == ("failed", 2, 2)
     assert "injected model failure (poison task)" in poison["error"]
 
     always = jobs["oom-always"]
@@ -175,7 +175,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     from fastapi.testclient import TestClient
 
     from arcfarm.api.main import create_app
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.settings import get_settings
     from reliability_db import create_database, drop_database
 
@@ -186,7 +186,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     env = farm_env(url, rel_redis_url, tmp_path, ARCFARM_STALE_AFTER_S="120",
                    ARCFARM_DB_RETRY_S="90")
     queue = _queue()
-    engine = make_engine(url)
+    engine = make_db_engine(url)
     factory = make_session_factory(engine)
     try:
         worker = start_worker(env, queue, "worker-pg")
@@ -202,7 +202,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
                            worker)
         assert run["status"] == "done"
         job = _job(factory, run_id)
-        assert (job["status"], job["delivery_count"], job["attempts_failed"]) == ("done", 1, 0)
+        assert (job["status"], job["delivery_count"], job["failed_deliveries"]) == ("done", 1, 0)
         restarted = rows(factory, "SELECT pg_postmaster_start_time() AS t")[0]["t"]
         assert job["started_at"] < restarted < job["finished_at"]  # the restart was mid-job
         assert _count(factory, "epochs", job["id"]) == 4

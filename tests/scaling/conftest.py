@@ -43,7 +43,7 @@ class SupervisorProc:
 
 
 @pytest.fixture
-def start_supervisor(farm_env, tmp_path):
+def start_supervisor(farm_env, tmp_path):  # noqa: F811 - the fixture imported above
     """start_supervisor(gpus, queues, fake_gpus=None) -> SupervisorProc; all stopped afterwards."""
     started: list[SupervisorProc] = []
 

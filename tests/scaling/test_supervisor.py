@@ -96,7 +96,7 @@ def test_sigkilled_child_is_restarted_and_its_job_resumes(
     assert {(j["worker_name"], j["gpu"]) for j in jobs} <= {(f"gpu0@{HOST}", "0"), (f"gpu1@{HOST}", "1")}
     assert all(j["worker_host"] == HOST and j["heartbeat_at"] is not None for j in jobs)
     killed = next(j for j in jobs if j["id"] == victim["id"])
-    assert killed["delivery_count"] == 2 and killed["attempts_failed"] == 1
+    assert killed["delivery_count"] == 2 and killed["failed_deliveries"] == 1
     assert killed["resumed_from_epoch"] >= victim["epochs_done"]
     assert _epoch_rows(session_factory, killed["id"]) == list(range(SLOW["max_epochs"] + 1))
     assert not _alive(pid) and all(_alive(sup.pid_of(n)) for n in (f"gpu0@{HOST}", f"gpu1@{HOST}"))

@@ -102,7 +102,7 @@ def test_reconcile_resumes_a_job_whose_process_died(tmp_path, tiny_model_dir):
     import sqlalchemy as sa
 
     from arcfarm.db import writes
-    from arcfarm.db.engine import make_engine, make_session_factory
+    from arcfarm.db.connection import make_db_engine, make_session_factory
 
     tasks = tmp_path / "flip.json"
     tasks.write_text(json.dumps(TASKS["flip"]))
@@ -110,7 +110,7 @@ def test_reconcile_resumes_a_job_whose_process_died(tmp_path, tiny_model_dir):
                     *_sets(tiny_model_dir), "--json", "--no-run")
     assert proc.returncode == 0, proc.stderr
     run_id = json.loads(proc.stdout)["run_id"]
-    engine = make_engine(f"sqlite:///{tmp_path / 'arcfarm.db'}")
+    engine = make_db_engine(f"sqlite:///{tmp_path / 'arcfarm.db'}")
     with make_session_factory(engine)() as s:
         job_id = s.execute(sa.text("SELECT id FROM jobs WHERE run_id = :r"), {"r": run_id}).scalar_one()
         # A process took the job and died: running, with a heartbeat an hour old.

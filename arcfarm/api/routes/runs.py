@@ -13,13 +13,16 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.orm import Session
 
 from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
-from arcfarm.api.schemas import Cancelled, RunCreate, RunCreated
+from arcfarm.api.schemas import (Cancelled, RunCreate, RunCreated, RunProgress, RunSummary,
+                                 Submission, TaskDetail, TaskResult)
 from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
 from arcfarm.db import reads, writes
+from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
 
 log = logging.getLogger(__name__)
@@ -50,53 +53,55 @@ def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
     return RunCreated(run_id=run_id, jobs=len(tasks), enqueued=True)
 
 
-@router.get("")
-def list_runs(session: SessionDep, limit: int = 100) -> list[dict[str, Any]]:
-    return reads.list_runs(session=session, limit=limit)
+@router.get("", response_model=list[RunSummary])
+def list_runs(session: SessionDep, limit: int = 100) -> list[RunSummary]:
+    return [RunSummary(**row) for row in reads.list_runs(session=session, limit=limit)]
 
 
-@router.get("/{run_id}")
-def get_run(run_id: int, session: SessionDep) -> dict[str, Any]:
-    progress = _found(reads.run_progress(session=session, run_id=run_id), run_id)
-    return {**progress, "solved": progress["n_solved"], "eta_s": eta_seconds(progress)}
+@router.get("/{run_id}", response_model=RunProgress)
+def get_run(run_id: int, session: SessionDep) -> RunProgress:
+    progress = reads.run_progress(session=session, run_id=run_id)
+    if progress is None:
+        raise _not_found(run_id)
+    return RunProgress(**progress, solved=progress["n_solved"], eta_s=eta_seconds(progress))
 
 
-@router.get("/{run_id}/tasks")
-def get_run_tasks(run_id: int, session: SessionDep) -> list[dict[str, Any]]:
-    _found(reads.run_progress(session=session, run_id=run_id), run_id)
-    return reads.run_tasks(session=session, run_id=run_id)
+@router.get("/{run_id}/tasks", response_model=list[TaskResult])
+def get_run_tasks(run_id: int, session: SessionDep) -> list[TaskResult]:
+    _check_run(session, run_id)
+    return [TaskResult(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
 
 
-@router.get("/{run_id}/tasks/{task_id}")
-def get_run_task(run_id: int, task_id: str, session: SessionDep) -> dict[str, Any]:
+@router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
+def get_run_task(run_id: int, task_id: str, session: SessionDep) -> TaskDetail:
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no task {task_id!r}")
-    return detail
+    return TaskDetail(**detail)
 
 
-@router.get("/{run_id}/submission")
-def get_submission(run_id: int, session: SessionDep) -> dict[str, Any]:
-    _found(reads.run_progress(session=session, run_id=run_id), run_id)
+@router.get("/{run_id}/submission", response_model=Submission)
+def get_submission(run_id: int, session: SessionDep) -> Submission:
+    _check_run(session, run_id)
     return reads.submission(session=session, run_id=run_id)
 
 
 @router.post("/{run_id}/cancel", response_model=Cancelled)
 def cancel_run(run_id: int, session: SessionDep) -> Cancelled:
-    _found(reads.run_progress(session=session, run_id=run_id), run_id)
+    _check_run(session, run_id)
     return Cancelled(run_id=run_id, cancelled_jobs=writes.cancel_run(session=session, run_id=run_id))
 
 
 def eta_seconds(progress: dict[str, Any]) -> float | None:
     """Jobs left times the mean seconds of finished jobs, spread over the jobs running now."""
     jobs = progress["jobs"]
-    left = jobs["queued"] + jobs["running"]
+    left = sum(jobs[status.value] for status in JOB_OPEN)
     if left == 0:
         return 0.0
     if not progress["n_done"]:
         return None
     mean = progress["gpu_seconds"] / progress["n_done"]
-    return left * mean / max(1, jobs["running"])
+    return left * mean / max(1, jobs[JobStatus.RUNNING.value])
 
 
 def _named_dataset(body: RunCreate) -> tuple[str, submit.TaskList]:
@@ -115,7 +120,11 @@ def _bundled_config(name: str) -> str:
     return str(path)
 
 
-def _found(row: dict[str, Any] | None, run_id: int) -> dict[str, Any]:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
-    return row
+def _check_run(session: Session, run_id: int) -> None:
+    """404 unless the run exists (a primary-key lookup, not the run_summary view)."""
+    if not reads.run_exists(session=session, run_id=run_id):
+        raise _not_found(run_id)
+
+
+def _not_found(run_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")

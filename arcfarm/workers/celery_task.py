@@ -1,4 +1,4 @@
-"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `runner.run_job`.
+"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_job`.
 
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
@@ -17,11 +17,12 @@ from typing import Any, Callable
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
-from arcfarm.db.engine import make_engine, make_session_factory
+from arcfarm.db.connection import make_db_engine, make_session_factory
+from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.jobs.reconciler import Reconciler
-from arcfarm.workers.runner import SolverCache, Worker, run_job as _run_job
+from arcfarm.workers.job_runner import Outcome, SolverCache, Worker, run_job as _run_job
 
 
 @cache
@@ -43,7 +44,7 @@ def context() -> dict:
 
 @cache
 def _session_factory(url: str):
-    return make_session_factory(make_engine(url))
+    return make_session_factory(make_db_engine(url))
 
 
 def _load_hook(spec: str | None) -> Callable[..., Any] | None:
@@ -79,9 +80,9 @@ def _shutting_down(**_: Any) -> None:
     SHUTDOWN.set()
 
 
-@shared_task(name="arcfarm.run_job", bind=True, ignore_result=True, acks_late=True)
+@shared_task(name=RUN_JOB, bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
     outcome = _run_job(int(job_id), **context())
-    if outcome in ("retry", "released"):
+    if outcome in (Outcome.RETRY, Outcome.RELEASED):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
     return outcome

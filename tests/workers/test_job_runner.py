@@ -14,7 +14,7 @@ from arcfarm.arc.tasks import parse_task
 from arcfarm.db import writes
 from arcfarm.jobs import submit
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_job
 from farm_helpers import TASKS, row_counts, tiny_overrides
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,7 @@ def test_resumes_from_the_last_committed_epoch_and_adapter(new_job, session_fact
               worker=Worker(name="w1", heartbeat_s=0.5))
     assert run_job(job_id, **kw) == "retry"
     job = _job(session_factory, job_id)
-    assert (job["status"], job["epochs_done"], job["attempts_failed"]) == ("queued", 1, 1)
+    assert (job["status"], job["epochs_done"], job["failed_deliveries"]) == ("queued", 1, 1)
     assert "no space left on device" in job["error"]
     assert [_count(session_factory, t, job_id) for t in ("epochs", "predictions", "adapters")] == [2, 4, 1]
     first = _epoch0(session_factory, job_id)
@@ -105,7 +105,7 @@ def test_failures_are_final_after_max_deliveries(new_job, session_factory, solve
     assert run_job(job_id, **kw) == "retry"
     assert run_job(job_id, **kw) == "failed"
     job = _job(session_factory, job_id)
-    assert (job["status"], job["attempts_failed"], job["delivery_count"]) == ("failed", 2, 2)
+    assert (job["status"], job["failed_deliveries"], job["delivery_count"]) == ("failed", 2, 2)
     assert _count(session_factory, "epochs", job_id) == 1  # epoch 0 was kept, never redone
     assert run_job(job_id, **kw) == "skipped"
 

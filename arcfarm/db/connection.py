@@ -1,4 +1,4 @@
-"""Engines and sessions: `make_engine(url)` for PostgreSQL or SQLite, `make_session_factory(engine)`.
+"""Connections: `make_db_engine(url)` for PostgreSQL or SQLite, `make_session_factory(engine)`.
 
 PostgreSQL is the farm's database (`postgresql+psycopg://user@host/db`); SQLite is embedded mode
 (`sqlite:///path/arcfarm.db`), where foreign keys are switched on, writers wait for the lock
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_db_engine(url: str, **kwargs) -> Engine:
     """An engine with pool_pre_ping (a worker outlives database restarts)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":

@@ -2,7 +2,7 @@
 
     run_job(job_id, session_factory=..., solver_cache=..., artifacts=...)
 
-is what both the Celery task (arcfarm.workers.tasks) and the embedded in-process queue call.
+is what both the Celery task (arcfarm.workers.celery_task) and the embedded in-process queue call.
 It reads everything from the database by id, so a message carries only the job id:
 
 1. claim: `writes.claim_job` marks the job running (or returns None: the job is done, failed or
@@ -39,9 +39,21 @@ from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.retry import retry_db
+from arcfarm.db.status import StrEnum
 from arcfarm.workers.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How one delivery of a job ended (what `run_job` returns)."""
+
+    DONE = "done"  # attempts stored, job done
+    CANCELLED = "cancelled"  # the run was cancelled; the job stopped at an epoch boundary
+    SKIPPED = "skipped"  # nothing to do: finished, failed, cancelled, or alive elsewhere
+    RETRY = "retry"  # failed with deliveries left: queued again
+    FAILED = "failed"  # failed for good
+    RELEASED = "released"  # the worker is shutting down: queued again, to resume elsewhere
 
 
 class SolverCache:
@@ -99,16 +111,15 @@ class _Db:
 
 
 def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
-            artifacts: ArtifactStore, worker: Worker | None = None) -> str:
-    """Run one job to its end; returns "done", "cancelled", "skipped", "retry", "failed" or
-    "released" (the worker is shutting down: the job is queued again, to resume elsewhere)."""
+            artifacts: ArtifactStore, worker: Worker | None = None) -> Outcome:
+    """Run one job to its end (this delivery of it); how it ended is the Outcome."""
     worker = worker or Worker()
     db = _Db(session_factory, worker.db_retry_s)
     claim = db(writes.claim_job, job_id=job_id, worker_host=worker.host, worker_name=worker.name,
                gpu=worker.gpu, stale_after_s=worker.stale_after_s)
     if claim is None:
         log.info("job %s: nothing to do (finished, failed, cancelled, or alive elsewhere)", job_id)
-        return "skipped"
+        return Outcome.SKIPPED
     if claim.delivery_count > worker.max_deliveries:
         # Earlier deliveries died without reporting (e.g. the process was killed): give up.
         return _fail(db, job_id, f"gave up after {claim.delivery_count - 1} "
@@ -124,14 +135,14 @@ def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache
     if result.stop_reason == "cancelled" and worker.stopping.is_set() \
             and db(writes.release_job, job_id=job_id):
         log.info("job %s: released at an epoch boundary (worker shutting down)", job_id)
-        return "released"
+        return Outcome.RELEASED
     db(writes.finish_job, job_id=job_id, result=result)
-    return "cancelled" if result.stop_reason == "cancelled" else "done"
+    return Outcome.CANCELLED if result.stop_reason == "cancelled" else Outcome.DONE
 
 
-def _fail(db: _Db, job_id: int, error: str, final: bool) -> str:
+def _fail(db: _Db, job_id: int, error: str, final: bool) -> Outcome:
     db(writes.fail_job, job_id=job_id, error=error, final=final)
-    return "failed" if final else "retry"
+    return Outcome.FAILED if final else Outcome.RETRY
 
 
 def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts: ArtifactStore,
