@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from arcfarm.settings import SettingsError, get_settings
 from arcfarm.jobs.broker import message_priority
+from arcfarm.settings import SettingsError, get_settings
 from arcfarm.workers.celery_app import make_celery
 
 

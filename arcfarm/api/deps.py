@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from arcfarm.api.schemas import RunCreate
-from arcfarm.settings import Settings
 from arcfarm.jobs.queue import JobQueue
+from arcfarm.settings import Settings
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -16,11 +16,11 @@ from fastapi.responses import JSONResponse
 
 from arcfarm.api.deps import require_token
 from arcfarm.api.routes import health, runs
-from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
 from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.db.migrate import upgrade_embedded
 from arcfarm.jobs.queue import CeleryQueue, JobQueue
+from arcfarm.learn.config import ConfigError
 from arcfarm.settings import Settings, get_settings
 
 

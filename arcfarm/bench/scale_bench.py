@@ -113,9 +113,9 @@ def _level(settings, sessions, level: int, plan: SimPlan, prefix: str, bench_dir
     """Queue one run for this level's workers, wait for it, summarise its jobs' timings."""
     import sqlalchemy as sa
 
-    from arcfarm.learn.config import load_config
     from arcfarm.db import reads, writes
     from arcfarm.jobs.broker import message_priority
+    from arcfarm.learn.config import load_config
     from arcfarm.workers.celery_app import make_celery
 
     n_jobs = level * plan.jobs_per_worker

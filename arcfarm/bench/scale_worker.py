@@ -25,9 +25,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
-from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.db import writes
 from arcfarm.db.connection import make_db_engine, make_session_factory
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.settings import get_settings
 
 STANDIN_JOB = "arcfarm.bench.standin_job"

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from arcfarm.cli.main import app
 
+
 def _load_task(path: Path):
     from arcfarm.arc.grids import TaskError
     from arcfarm.arc.tasks import parse_task

@@ -26,10 +26,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from arcfarm.cli.main import app
-from arcfarm.learn.config import ConfigError
 from arcfarm.arc.grids import TaskError
+from arcfarm.cli.main import app
 from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
+from arcfarm.learn.config import ConfigError
 from arcfarm.settings import Settings, SettingsError, get_settings
 
 err = Console(stderr=True)
@@ -382,10 +382,10 @@ def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
          config: str = typer.Option("toy-cpu", help="Config file or bundled name.")) -> None:
     """Run the main job end to end in this process: the committed toy model on a few ARC-format
     tasks (data/demo/) plus the smallest real ARC tasks, recorded in SQLite."""
-    from arcfarm.learn.config import load_config
     from arcfarm.arc.datasets import load_taskset
-    from arcfarm.learn.model_source import resolve_model_path
     from arcfarm.jobs import submit as svc
+    from arcfarm.learn.config import load_config
+    from arcfarm.learn.model_source import resolve_model_path
 
     settings = _settings().model_copy(update={"database_url": None, "broker_url": None})
     os.environ.setdefault("ARCFARM_HOME", str(settings.home))

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arcfarm.cli.main import app
-from arcfarm.learn.config import ConfigError, load_config
 from arcfarm.arc.datasets import load_taskset
 from arcfarm.arc.tasks import TaskError
+from arcfarm.cli.main import app
+from arcfarm.learn.config import ConfigError, load_config
 
 err = Console(stderr=True)
 
@@ -37,9 +37,9 @@ def solve(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
 
+    from arcfarm.arc.scoring import task_score
     from arcfarm.learn.loop import LoopHooks  # heavy imports only when solving
     from arcfarm.learn.solver import Solver
-    from arcfarm.arc.scoring import task_score
 
     results = []
     with Solver(cfg) as solver, _progress(not as_json) as progress:

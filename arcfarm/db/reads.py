@@ -14,9 +14,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from arcfarm.learn.records import EpochRecord, PredictionRecord
 from arcfarm.db.models import Adapter, Attempt, Epoch, Job, Prediction, Run, TaskRow, utcnow
 from arcfarm.db.status import RUN_OPEN, JobStatus
+from arcfarm.learn.records import EpochRecord, PredictionRecord
 
 EMPTY_GRID = [[0]]  # what the ARC Prize format expects where there is no answer
 

@@ -23,10 +23,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from arcfarm.arc.scoring import any_attempt_correct
-from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
-from arcfarm.db.models import (Adapter, Attempt, Epoch, Job, Prediction, Run, Solution,
-                               TaskRow, utcnow)
+from arcfarm.db.models import (
+    Adapter,
+    Attempt,
+    Epoch,
+    Job,
+    Prediction,
+    Run,
+    Solution,
+    TaskRow,
+    utcnow,
+)
 from arcfarm.db.status import JOB_OPEN, JOB_TERMINAL, RUN_OPEN, JobStatus, RunStatus
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 
 ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
 

@@ -16,14 +16,14 @@ from typing import Any, Sequence
 import numpy as np
 from sqlalchemy.orm import Session
 
-from arcfarm.learn.config import ConfigError, RunConfig, load_config
 from arcfarm.arc.datasets import NAMED_DATASETS, TaskSet, load_taskset
 from arcfarm.arc.grids import TaskError
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.db import reads, writes
-from arcfarm.settings import Settings
 from arcfarm.jobs.broker import DEFAULT_QUEUE
 from arcfarm.jobs.queue import JobQueue, QueuedJob
+from arcfarm.learn.config import ConfigError, RunConfig, load_config
+from arcfarm.settings import Settings
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]
 

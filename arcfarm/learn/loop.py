@@ -26,21 +26,21 @@ import random
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
 from arcfarm.arc.augment import Augmentation, augmentations_for
-from arcfarm.learn.config import RunConfig
-from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
 from arcfarm.arc.prompts import extract_code, render_prompt
-from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
-from arcfarm.learn.relabel import relabel_prediction, select_for_training
-from arcfarm.sandbox import ProgramRun, RunResult
 from arcfarm.arc.scoring import Candidate, fingerprint, score_train, select_attempts
 from arcfarm.arc.tasks import Task
+from arcfarm.learn.config import RunConfig
+from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.learn.relabel import relabel_prediction, select_for_training
 from arcfarm.learn.trainer import LoraSettings, TrainExample, TrainReport, is_out_of_memory
+from arcfarm.sandbox import ProgramRun, RunResult
 
 if TYPE_CHECKING:  # the Solver builds the parts and calls solve_task; the loop only uses them
     from arcfarm.learn.solver import Solver
@@ -320,11 +320,3 @@ class _TaskRun:
 def _derived_seed(*parts: object) -> int:
     digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:4], "little")
-
-
-def __getattr__(name: str) -> Any:
-    """`from arcfarm.learn.loop import Solver` (arcfarm/toy until it imports arcfarm.learn.solver)."""
-    if name == "Solver":
-        from arcfarm.learn.solver import Solver
-        return Solver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,8 @@ from typing import Sequence
 import numpy as np
 
 from arcfarm.arc.augment import Augmentation
-from arcfarm.learn.records import PredictionRecord
 from arcfarm.arc.tasks import Pair, Task
+from arcfarm.learn.records import PredictionRecord
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,16 @@ from collections.abc import Callable
 import numpy as np
 
 from arcfarm.sandbox.capture import CappedText
-from arcfarm.sandbox.errors import (INVALID_OUTPUT, MEMORY, NO_TRANSFORM, SYNTAX, TIMEOUT,
-                                         SoftTimeout, classify, describe)
+from arcfarm.sandbox.errors import (
+    INVALID_OUTPUT,
+    MEMORY,
+    NO_TRANSFORM,
+    SYNTAX,
+    TIMEOUT,
+    SoftTimeout,
+    classify,
+    describe,
+)
 from arcfarm.sandbox.validate import check_output
 from arcfarm.sandbox.wire import WireResult
 

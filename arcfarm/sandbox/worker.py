@@ -24,8 +24,7 @@ import types
 from arcfarm.sandbox import guard, limits
 from arcfarm.sandbox.errors import KILLED, describe
 from arcfarm.sandbox.runner import Runner
-from arcfarm.sandbox.wire import (WireResult, decode_request, encode_result, read_frame,
-                                       write_frame)
+from arcfarm.sandbox.wire import WireResult, decode_request, encode_result, read_frame, write_frame
 
 
 def _detach_stdio() -> None:

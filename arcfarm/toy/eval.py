@@ -7,7 +7,7 @@ Three schedules spend the same budget B of predictions (B = 128 by default):
   `128+0`   B initial predictions, no learning;
   `32+3x32` B/4 initial, then 3 rounds of (train the task's LoRA on relabeled programs, sample B/4);
   `16+7x16` B/8 initial, then 7 rounds of B/8.
-Each runs with every seed through the lead's loop (arcfarm.learn.loop.Solver): one Solver, or one per
+Each runs with every seed through the lead's loop (arcfarm.learn.solver.Solver): one Solver, or one per
 process with `--workers K` (K Solvers share one GPU; the toy model is small and decoding is latency-bound).
 pass@2 = the ARC score of the loop's two attempts (scoring.task_score); pass@n = some prediction's
 test outputs are all correct. Both are means over tasks, one number per seed. `first_correct`
@@ -32,9 +32,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from arcfarm.arc.tasks import Task
 from arcfarm.bench.machine import git_commit
 from arcfarm.learn.config import RunConfig, load_config
-from arcfarm.arc.tasks import Task
 from arcfarm.toy.eval_tasks import filter_tasks, load_tasks, pick_ids
 
 # Loop settings for the toy model (any of them can be overridden with `--set key=value`).
@@ -85,8 +85,8 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
     """One loop run; returns pass@2, the first correct prediction's position (1-based), seconds, and
     how varied the search was: distinct output fingerprints per epoch (valid programs only; this
     uses no solution, so it can say whether learning narrows what the model samples)."""
-    from arcfarm.learn.loop import LoopHooks
     from arcfarm.arc.scoring import task_score
+    from arcfarm.learn.loop import LoopHooks
 
     hits: list[int] = []
     seen: set[str] = set()
@@ -161,7 +161,7 @@ _SOLVER = None  # one per worker process
 
 def _job(job: tuple) -> dict[str, Any]:
     global _SOLVER
-    from arcfarm.learn.loop import Solver
+    from arcfarm.learn.solver import Solver
 
     model, overrides, sched, seed, task, solutions = job
     cfg = run_config(model, sched, seed, overrides)
@@ -172,7 +172,7 @@ def _job(job: tuple) -> dict[str, Any]:
 
 def _run_jobs(jobs: list[tuple], workers: int, base: RunConfig) -> list[dict[str, Any]]:
     if workers <= 1:
-        from arcfarm.learn.loop import Solver
+        from arcfarm.learn.solver import Solver
 
         global _SOLVER
         with Solver(base) as solver:

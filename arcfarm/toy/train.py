@@ -30,7 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from arcfarm.arc.prompts import SYSTEM_PROMPT, render_prompt, response_text, user_message
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.toy.synth import load_jsonl
-from arcfarm.toy.tokenizer import EOT, END, train_tokenizer
+from arcfarm.toy.tokenizer import END, EOT, train_tokenizer
 
 
 @dataclass(frozen=True)

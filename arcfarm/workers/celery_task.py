@@ -19,10 +19,11 @@ from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.jobs.broker import RUN_JOB
+from arcfarm.jobs.reconciler import Reconciler
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.jobs.reconciler import Reconciler
-from arcfarm.workers.job_runner import Outcome, SolverCache, Worker, run_job as _run_job
+from arcfarm.workers.job_runner import Outcome, SolverCache, Worker
+from arcfarm.workers.job_runner import run_job as _run_job
 
 
 @cache

@@ -32,14 +32,14 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from arcfarm.learn.config import RunConfig
-from arcfarm.learn.loop import LoopHooks, ResumeState
-from arcfarm.learn.solver import Solver, adapter_lora_config
-from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.retry import retry_db
 from arcfarm.db.status import StrEnum
+from arcfarm.learn.config import RunConfig
+from arcfarm.learn.loop import LoopHooks, ResumeState
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
+from arcfarm.learn.solver import Solver, adapter_lora_config
 from arcfarm.workers.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)

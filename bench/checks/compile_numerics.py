@@ -2,10 +2,14 @@
 a random model) or a bug? Run on a GPU machine from the repository root:
     PYTHONPATH=$PWD python3 bench/checks/compile_numerics.py
 Its output of 2026-12-01 (H200) is `numerics_check` in bench/results/gpu-nvidia-h200-2026-12-01.json."""
-import random, torch
+import random
+
+import torch
+
 from arcfarm.bench import gpu_bench as gb
-from arcfarm.learn.engines.fast import FastEngine
 from arcfarm.learn.engines.base import SamplingParams
+from arcfarm.learn.engines.fast import FastEngine
+
 model = gb.build_model(False); tok = gb.bench_tokenizer(); trainer = gb.make_trainer(model, tok)
 prompt = gb._prompt(random.Random(0), model.config.vocab_size, 2000)
 greedy = SamplingParams(temperature=0.0, max_new_tokens=32)
@@ -33,6 +37,7 @@ print("top1-top2 gaps (logits):", [round(float(g), 4) for g in (top[:, 0] - top[
       "logit std:", round(float(lg.std()), 3))
 # The same layer on the same inputs: compiled vs eager vs float32 (relative error of the output)
 from arcfarm.learn.engines import fast as F_
+
 st = e._state; lay = e._layers(gb.ADAPTER)[0]; spec = e.spec
 x = torch.randn(st.rows, 4096, device="cuda", dtype=torch.bfloat16)
 q = torch.randn(st.rows, spec.heads, spec.head_dim, device="cuda", dtype=torch.bfloat16)

@@ -9,6 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from arcfarm.api.main import create_app
+
 from farm_helpers import TASKS, row_counts
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arcfarm.arc.augment import (IDENTITY, Augmentation, augmentations_for, random_augmentation)
+from arcfarm.arc.augment import IDENTITY, Augmentation, augmentations_for, random_augmentation
 from arcfarm.arc.tasks import parse_task
 
 grids = st.tuples(st.integers(1, 7), st.integers(1, 7)).flatmap(

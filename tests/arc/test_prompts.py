@@ -10,8 +10,17 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from arcfarm.arc.chat_template import LLAMA3_CHAT_TEMPLATE
-from arcfarm.arc.prompts import (ANSWER_PREFIX, COLOR_WORDS, SYSTEM_PROMPT, chat_messages, extract_code,
-                                  grid_to_text, render_prompt, response_text, user_message)
+from arcfarm.arc.prompts import (
+    ANSWER_PREFIX,
+    COLOR_WORDS,
+    SYSTEM_PROMPT,
+    chat_messages,
+    extract_code,
+    grid_to_text,
+    render_prompt,
+    response_text,
+    user_message,
+)
 from arcfarm.arc.tasks import parse_task
 
 # Copied verbatim from the spec (section 7): the escaped user message and the full prompt.

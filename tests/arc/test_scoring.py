@@ -1,12 +1,17 @@
 """Train scoring, fingerprints, attempt selection (groups, votes, tie-breaks) and ARC Prize scoring."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from arcfarm.arc.scoring import (Candidate, any_attempt_correct, fingerprint, score_train,
-                                  select_attempts, task_score)
+from arcfarm.arc.scoring import (
+    Candidate,
+    any_attempt_correct,
+    fingerprint,
+    score_train,
+    select_attempts,
+    task_score,
+)
 
 
 def g(*rows):

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import migrate, writes
 from arcfarm.db.connection import make_db_engine, make_session_factory
+from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 
 PG_SERVER = os.environ.get("ARCFARM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 

@@ -104,9 +104,9 @@ def test_concurrent_claims_count_every_delivery(pg_url, helpers):
 
 
 def test_jobs_finishing_together_close_the_run(pg_url, helpers):
-    from arcfarm.learn.records import TaskResult
     from arcfarm.db import migrate
     from arcfarm.db.models import Run
+    from arcfarm.learn.records import TaskResult
     migrate.upgrade(pg_url)
     engine = make_db_engine(pg_url)
     factory = make_session_factory(engine)

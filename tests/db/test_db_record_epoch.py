@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.learn.records import PredictionRecord
 from arcfarm.db import reads, writes
 from arcfarm.db.connection import make_db_engine, make_session_factory
+from arcfarm.learn.records import PredictionRecord
 
 
 def claimed_job(session, helpers) -> int:

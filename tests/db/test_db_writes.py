@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.learn.records import TaskResult
 from arcfarm.db import reads, writes
+from arcfarm.learn.records import TaskResult
 
 TABLES = ("runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts")
 

@@ -17,14 +17,15 @@ import pytest
 import sqlalchemy as sa
 from fsspec.core import url_to_fs
 
-from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db.status import RUN_TERMINAL
 from arcfarm.jobs import submit
-from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
 from arcfarm.jobs.broker import RUN_JOB
+from arcfarm.learn.config import load_config
+from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
 from arcfarm.workers.celery_app import make_celery
 from arcfarm.workers.job_runner import SolverCache, run_job
+
 from farm_helpers import TASKS, row_counts, tiny_overrides, wait_for
 
 pytestmark = pytest.mark.slow

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from arcfarm.arc.prompts import response_text
+from arcfarm.arc.tasks import parse_task
 from arcfarm.learn.config import load_config
 from arcfarm.learn.engines.base import Completion, Engine
 from arcfarm.learn.loop import LoopHooks, SamplingOutOfMemory
 from arcfarm.learn.solver import Solver
-from arcfarm.arc.prompts import response_text
-from arcfarm.arc.tasks import parse_task
 
 BODIES = ("output_grid = np.flipud(input_grid)", "output_grid = np.rot90(input_grid, k=2)",
           "output_grid = np.fliplr(input_grid)", "output_grid = input_grid.T",

@@ -8,10 +8,10 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 from typer.testing import CliRunner
 
-from arcfarm.cli.main import app
-from arcfarm.learn.model import PAD_TOKEN, load_model, setup_tokenizer, stop_token_ids
 from arcfarm.arc.prompts import render_prompt, response_text
 from arcfarm.arc.tasks import Pair, Task
+from arcfarm.cli.main import app
+from arcfarm.learn.model import PAD_TOKEN, load_model, setup_tokenizer, stop_token_ids
 
 
 def _task() -> Task:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from arcfarm.arc.prompts import response_text
 from arcfarm.learn.engines.base import AdapterRef, SamplingParams
 from arcfarm.learn.engines.hf import HFEngine
 from arcfarm.learn.model import load_model
-from arcfarm.arc.prompts import response_text
 from arcfarm.learn.trainer import LoraSettings, LoraTrainer, TrainExample, _pack
 
 CODE = "def transform(input_grid):\n    output_grid = np.fliplr(input_grid)\n    return output_grid"

@@ -16,14 +16,14 @@ import torch
 # Not a bare "vllm": any folder of that name on the path would satisfy it.
 pytest.importorskip("vllm.lora.request", reason="vLLM is the arcfarm[vllm] extra; run make vllm-test")
 
+from arcfarm.arc.prompts import response_text  # noqa: E402
+from arcfarm.arc.tasks import parse_task  # noqa: E402
 from arcfarm.learn.config import load_config  # noqa: E402
 from arcfarm.learn.engines.base import AdapterRef, SamplingParams  # noqa: E402
 from arcfarm.learn.engines.hf import HFEngine  # noqa: E402
 from arcfarm.learn.engines.vllm_engine import VLLMEngine  # noqa: E402
 from arcfarm.learn.loop import LoopHooks  # noqa: E402
 from arcfarm.learn.solver import Solver  # noqa: E402
-from arcfarm.arc.prompts import response_text  # noqa: E402
-from arcfarm.arc.tasks import parse_task  # noqa: E402
 from arcfarm.learn.trainer import TrainExample  # noqa: E402
 
 GREEDY = SamplingParams(temperature=0.0, max_new_tokens=40)

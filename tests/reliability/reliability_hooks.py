@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from arcfarm.learn.engines.base import Completion
 from arcfarm.arc.prompts import response_text
+from arcfarm.learn.engines.base import Completion
 
 FLIP = "from common import *\nimport numpy as np\n\ndef transform(input_grid):\n    return np.fliplr(input_grid)\n"
 

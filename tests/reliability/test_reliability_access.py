@@ -15,6 +15,7 @@ from arcfarm.cli.farm_cmd import is_loopback
 from arcfarm.cli.main import app
 from arcfarm.db.roles import VIEWS
 from arcfarm.settings import get_settings
+
 from reliability_helpers import FLIP, row_counts
 
 QUEUE = "arcfarm-rel-nobody"

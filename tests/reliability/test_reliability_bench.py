@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arcfarm.cli.main import app
+
 from reliability_db import PG_SERVER
 
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arcfarm.cli.main import app
+
 from reliability_helpers import FLIP, row_counts
 
 QUEUE = "arcfarm-rel-nobody"  # no worker listens: a wrongly accepted run would just sit there

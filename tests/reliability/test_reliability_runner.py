@@ -11,15 +11,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import reads, writes
 from arcfarm.db.models import utcnow
 from arcfarm.db.retry import retry_db
-from arcfarm.settings import get_settings
 from arcfarm.jobs import submit
+from arcfarm.learn.config import load_config
+from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactError, ArtifactStore
 from arcfarm.workers.job_runner import SolverCache, Worker, run_job
+
 from reliability_helpers import overrides, rows, task
 
 

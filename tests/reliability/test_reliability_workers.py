@@ -15,8 +15,15 @@ import pytest
 import redis
 
 from reliability_db import farm_env
-from reliability_helpers import (no_duplicates, row_counts, rows, run_finished, submit, task,
-                                 wait_for)
+from reliability_helpers import (
+    no_duplicates,
+    row_counts,
+    rows,
+    run_finished,
+    submit,
+    task,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -177,6 +184,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
     from arcfarm.api.main import create_app
     from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.settings import get_settings
+
     from reliability_db import create_database, drop_database
 
     version = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.split()

@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from farm_fixtures import (ROOT, farm_env, farm_settings, pg_url, queue_name,  # noqa: F401
-                           redis_url, session_factory)
+from farm_fixtures import (  # noqa: F401
+    ROOT,
+    farm_env,
+    farm_settings,
+    pg_url,
+    queue_name,
+    redis_url,
+    session_factory,
+)
 
 STARTED = re.compile(r"(\S+@\S+): started, pid (\d+), CUDA_VISIBLE_DEVICES='(\d*)'")
 

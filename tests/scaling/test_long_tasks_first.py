@@ -10,10 +10,10 @@ import json
 import redis
 import sqlalchemy as sa
 
-from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
 from arcfarm.jobs import submit
 from arcfarm.jobs.queue import CeleryQueue
+from arcfarm.learn.config import load_config
 
 
 def _task(name: str, side: int, pairs: int):

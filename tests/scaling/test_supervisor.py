@@ -16,10 +16,11 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
 from arcfarm.jobs import submit
 from arcfarm.jobs.queue import CeleryQueue
+from arcfarm.learn.config import load_config
+
 from farm_helpers import TASKS, tiny_overrides, wait_for
 
 pytestmark = pytest.mark.slow

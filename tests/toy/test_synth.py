@@ -8,11 +8,19 @@ import numpy as np
 import pytest
 
 from arcfarm.arc.prompts import extract_code, response_text
-from arcfarm.sandbox import Executor, ProgramRun
 from arcfarm.arc.tasks import parse_task
+from arcfarm.sandbox import Executor, ProgramRun
 from arcfarm.toy.primitives import compile_helpers
-from arcfarm.toy.synth import (WITHHELD_PAIRS, Rejected, SynthConfig, _verify, build_task,
-                               has_withheld_pair, load_jsonl, synthesize)
+from arcfarm.toy.synth import (
+    WITHHELD_PAIRS,
+    Rejected,
+    SynthConfig,
+    _verify,
+    build_task,
+    has_withheld_pair,
+    load_jsonl,
+    synthesize,
+)
 
 
 def _grids(pairs, key):

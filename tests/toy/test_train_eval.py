@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
-from typer.testing import CliRunner
 from transformers import LlamaForCausalLM
+from typer.testing import CliRunner
 
-from arcfarm.cli.main import app
-from arcfarm.learn.model import load_model
 from arcfarm.arc.prompts import COLOR_WORDS, render_prompt
 from arcfarm.arc.tasks import parse_task
+from arcfarm.cli.main import app
+from arcfarm.learn.model import load_model
 from arcfarm.toy.eval import pass_curve, schedules
 from arcfarm.toy.train import SIZES, TrainSettings, model_config, train
 

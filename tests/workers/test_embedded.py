@@ -82,6 +82,7 @@ def test_api_runs_jobs_in_a_thread_on_sqlite(tmp_path, tiny_model_dir):
 
     from arcfarm.api.main import create_app
     from arcfarm.settings import get_settings
+
     from farm_helpers import wait_for
 
     settings = get_settings({"ARCFARM_HOME": str(tmp_path), "ARCFARM_ARTIFACTS": str(tmp_path / "a")})

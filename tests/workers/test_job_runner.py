@@ -9,12 +9,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from arcfarm.learn.config import load_config
 from arcfarm.arc.tasks import parse_task
 from arcfarm.db import writes
 from arcfarm.jobs import submit
+from arcfarm.learn.config import load_config
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.workers.job_runner import SolverCache, Worker, run_job
+
 from farm_helpers import TASKS, row_counts, tiny_overrides
 
 pytestmark = pytest.mark.slow

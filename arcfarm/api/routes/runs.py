@@ -16,14 +16,22 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.orm import Session
 
 from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
-from arcfarm.api.schemas import (Cancelled, RunCreate, RunCreated, RunProgress, RunSummary,
-                                 Submission, TaskDetail, TaskResult)
-from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
+from arcfarm.api.schemas import (
+    Cancelled,
+    RunCreate,
+    RunCreated,
+    RunProgress,
+    RunSummary,
+    Submission,
+    TaskDetail,
+    TaskResult,
+)
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
+from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
