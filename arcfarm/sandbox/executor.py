@@ -100,13 +100,11 @@ class Executor:
     def _start(self) -> None:
         self._server = ForkServer(self._config)
         self._isolation = self._server.isolation
-        if self._isolation.level != "strict" and self.mode == "strict":
-            missing = "; ".join(f"{k}: {v}" for k, v in self._isolation.missing.items()
-                                if k in layer_policy.REQUIRED)
+        try:
+            layer_policy.enforce(self._isolation, self.mode)
+        except SandboxUnavailable:
             self.close()
-            raise SandboxUnavailable(
-                f"refusing to run untrusted programs: sandbox layer(s) missing — {missing}. "
-                "Set ARCFARM_SANDBOX=weak (or Executor(sandbox='weak')) to run with less isolation.")
+            raise
         try:
             self._slots = [_Slot(self._server.fork_slot()) for _ in range(self.n_workers)]
         except BaseException:

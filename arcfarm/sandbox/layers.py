@@ -28,12 +28,14 @@ import tempfile
 from dataclasses import dataclass, field
 
 from arcfarm.sandbox import confine, landlock_rules, limits, seccomp_filter
+from arcfarm.sandbox.errors import SandboxUnavailable
 
 ALL_LAYERS = ("namespaces", "user", "landlock", "seccomp")
 REQUIRED = ("user", "landlock", "seccomp")
 MODES = ("strict", "weak")
 DEFAULT_UID = 65534
-PROBE_MODULES = ("colorsys", "fractions", "statistics", "bisect", "textwrap", "difflib")
+PROBE_MODULES = ("colorsys", "fractions", "statistics", "bisect", "textwrap", "difflib", "sched",
+                 "graphlib", "wave", "chunk", "tomllib", "zipapp")
 
 
 @dataclass
@@ -68,6 +70,15 @@ def mode_from_env(mode: str | None) -> str:
     if mode not in MODES:
         raise ValueError(f"ARCFARM_SANDBOX / sandbox= must be one of {MODES}, not {mode!r}")
     return mode
+
+
+def enforce(iso: Isolation, mode: str) -> None:
+    """Raise SandboxUnavailable, naming each missing required layer and why, unless weak mode."""
+    if mode == "strict" and iso.level != "strict":
+        missing = "; ".join(f"{k}: {v}" for k, v in iso.missing.items() if k in REQUIRED)
+        raise SandboxUnavailable(
+            f"refusing to run untrusted programs: sandbox layer(s) missing — {missing}. "
+            "Set ARCFARM_SANDBOX=weak (or Executor(sandbox='weak')) to run with less isolation.")
 
 
 def sandbox_ids() -> tuple[int, int]:
@@ -196,8 +207,9 @@ def _probe_child(plan: confine.Plan, prepared: confine.Prepared, fd: int) -> Non
     report: dict = {}
     try:
         confine.confine(plan, prepared, fd, os.getppid())
-        fresh = next(m for m in PROBE_MODULES if m not in sys.modules)
-        importlib.import_module(fresh)  # the runtime is still readable
+        fresh = next((m for m in PROBE_MODULES if m not in sys.modules), None)
+        if fresh:
+            importlib.import_module(fresh)  # the runtime is still readable
         with open(os.path.join(prepared.tmp, "probe"), "w") as f:
             f.write("ok")
         report["uid"] = os.getuid() if plan.uid is not None else None
