@@ -4,7 +4,8 @@ bubblewrap (Debian's `bubblewrap`, the jail Flatpak uses) gives the zygote, and 
 and program process forked from it:
 - a mount namespace whose root is an empty tmpfs with, read-only, only /usr (and the /bin, /lib
   ... links or folders), the dynamic loader's cache, the Python runtime, the virtual environment
-  and the `arcfarm` package; a fresh /tmp, a minimal /dev, and a /proc of its own pid namespace.
+  and the `arcfarm` package; a fresh /tmp (a tmpfs of TMP_BYTES, shared by the slots' temp dirs),
+  a minimal /dev, and a /proc of its own pid namespace.
   The repository, `.arcfarm/`, /etc, /root, /home and every task file are simply not there.
   Folders leading to those paths are made 0755 in the new root, so the sandbox uid can reach a
   runtime that lives under a private home (e.g. pyenv under /root);
@@ -25,6 +26,8 @@ import shutil
 CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL")
 TOP_LEVEL_LINKS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 ALWAYS_BOUND = ("/usr", "/etc/ld.so.cache")
+# The programs' temp dirs live in this tmpfs (memory): its size bounds what they can write at once.
+TMP_BYTES = 512 * 1024 * 1024
 
 
 def bwrap_path() -> str | None:
@@ -66,4 +69,5 @@ def command(visible: list[str]) -> list[str]:
                 made.add(folder)
         args += ["--ro-bind", path, path]
         bound.append(path)
-    return args + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--chdir", "/"]
+    return args + ["--dev", "/dev", "--proc", "/proc", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+                   "--chdir", "/"]

@@ -3,8 +3,9 @@
 An allow-list: what CPython, numpy and scipy need to compute, allocate, read the files Landlock
 lets them read, write their own temp dir, use threads and timers. Anything else fails with EPERM
 (a clear PermissionError in Python rather than a killed process), notably:
-- fork/vfork/clone of processes (clone is allowed only with CLONE_THREAD, clone3 answers ENOSYS
-  so that glibc falls back to clone), execve/execveat;
+- fork/vfork/clone of processes and of threads (clone3 answers ENOSYS so that glibc falls back to
+  clone, which answers EPERM: Python raises "can't start new thread"), execve/execveat. Without
+  threads a program uses one core at most, whatever it does, until its deadline;
 - socket/socketpair and every other network call;
 - kill/tkill/tgkill/rt_sigqueueinfo/pidfd_* (no signals to anyone, itself included),
   ptrace, process_vm_readv/writev, kcmp;
@@ -28,8 +29,6 @@ import ctypes
 import errno
 import os
 
-# A thread shares memory with its process and dies with it; a process does not.
-CLONE_THREAD = 0x00010000
 TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX = 0x5401, 0x5413, 0x541B, 0x5421, 0x5451, 0x5450
 PR_SET_NAME, PR_GET_NAME, PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_SET_VMA = 15, 16, 21, 39, 0x53564D41
 
@@ -54,7 +53,7 @@ ALLOWED = (
     "rt_sigtimedwait", "sigaltstack", "pause", "alarm", "getitimer", "setitimer",
     "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
     "restart_syscall",
-    # threads
+    # the one thread's own bookkeeping
     "futex", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "sched_yield",
     "arch_prctl", "gettid", "exit", "exit_group",
     # questions about itself
@@ -71,9 +70,9 @@ def build():
 
     f = sc.SyscallFilter(defaction=sc.ERRNO(errno.EPERM))
     f.set_attr(sc.Attr.CTL_TSYNC, 1)  # every thread of the process, should a library have made one
+    # Calls of another ABI (int 0x80, x32) kill the process: libseccomp's default for a foreign arch.
     for name in ALLOWED:
         f.add_rule(sc.ALLOW, name)
-    f.add_rule(sc.ALLOW, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, CLONE_THREAD))
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for request in (TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX):
         f.add_rule(sc.ALLOW, "ioctl", sc.Arg(1, sc.EQ, request))

@@ -127,6 +127,15 @@ class Slot:
                 os.close(pidfd)
 
 
+def _detach_stdio() -> None:
+    """0-2 on /dev/null: the zygote's stderr is the executor's (a terminal, a worker's log), which
+    a program must not write to."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
 def _remove(path: str) -> None:
     def writable_then_retry(function, failed_path, _exc_info):
         os.chmod(os.path.dirname(failed_path), 0o700)  # a program may chmod its own dirs to 0
@@ -143,6 +152,7 @@ def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, 
     try:
         die_with_parent(zygote_pid)
         os.setsid()
+        _detach_stdio()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         Slot(socket.socket(fileno=fd), plan, tmp_root, grace_s, stdout_limit).serve()
     except BaseException:  # noqa: BLE001 - the executor sees EOF and reports "killed"

@@ -28,7 +28,7 @@ def executor(secret_env, planted):
 @pytest.fixture(scope="module")
 def corpus_results(executor):
     files = sorted(HOSTILE.glob("*.py"))
-    assert len(files) >= 70
+    assert len(files) >= 85
     results = executor.run([ProgramRun(f.read_text(), GRIDS) for f in files])
     return dict(zip((f.name for f in files), results))
 
@@ -72,6 +72,15 @@ def test_nothing_written_outside_the_temp_dirs(corpus_results, planted):
     assert sorted(p.name for p in planted.iterdir()) == ["marker.txt", "open", "protected.txt", "solutions.db"]
     assert list((planted / "open").iterdir()) == []
     assert (planted / "marker.txt").read_text() == MARKER + "\n"
+
+
+def test_programs_cannot_write_to_the_executors_stdout_or_stderr(capfd):
+    """The zygote inherits the executor's stderr (a terminal, a worker's log); programs get /dev/null."""
+    with Executor(workers=1, timeout_s=2.0) as ex:
+        result = ex.run([ProgramRun((HOSTILE / "write_executor_stderr.py").read_text(), GRIDS[:1])])[0]
+    assert result.ok, result.message
+    out, err = capfd.readouterr()
+    assert "HOSTILE-STDERR-MARKER" not in out + err
 
 
 def test_stdout_flood_is_capped(corpus_results):

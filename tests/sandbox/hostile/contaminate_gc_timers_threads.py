@@ -1,4 +1,4 @@
-# expect: ok|timeout
+# expect: ok|timeout|RuntimeError
 # Leave behind: a gc callback, interval timers with handlers, and a thread that keeps rewriting
 # `common` — each would change a later program's outputs if the process were reused.
 import gc
