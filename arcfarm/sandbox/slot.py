@@ -70,7 +70,7 @@ class Slot:
             os.chmod(tmp, 0o700)  # the program owned it and may have changed its mode
             for entry in os.scandir(tmp):
                 if entry.is_dir(follow_symlinks=False):
-                    _remove(entry.path)
+                    remove_tree(entry.path)
                 else:
                     os.unlink(entry.path)
             if not os.listdir(tmp):
@@ -79,7 +79,7 @@ class Slot:
             pass
         if self.prepared.ruleset is not None:
             self.prepared.ruleset.close()
-        _remove(tmp)
+        remove_tree(tmp)
         self.prepared = None
 
     def _run(self, request: tuple, result_fd: int) -> dict:
@@ -136,14 +136,22 @@ def _detach_stdio() -> None:
     os.close(null)
 
 
-def _remove(path: str) -> None:
+def remove_tree(path: str) -> None:
+    """Remove what a program left, whatever it is: shutil.rmtree first (no process), then GNU rm,
+    which also takes trees too deep for Python's recursion or for PATH_MAX (a program can nest
+    thousands of folders) and folders it made read-only. Names are never reused, so anything
+    left behind reaches no later program."""
     def writable_then_retry(function, failed_path, _exc_info):
-        os.chmod(os.path.dirname(failed_path), 0o700)  # a program may chmod its own dirs to 0
+        os.chmod(os.path.dirname(failed_path), 0o700)
         function(failed_path)
     try:
         shutil.rmtree(path, onerror=writable_then_retry)
-    except OSError:
-        pass  # names are never reused: a leftover reaches no later program
+        return
+    except (OSError, RecursionError):
+        pass
+    import subprocess
+    subprocess.run(["chmod", "-R", "u+rwx", "--", path], stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", path], stderr=subprocess.DEVNULL, check=False)
 
 
 def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, zygote_pid: int) -> None:

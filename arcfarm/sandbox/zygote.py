@@ -114,7 +114,7 @@ def main(ctrl_fd: int, config: dict) -> None:
             children.add(pid)
     finally:
         _kill_all(children)
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        slot.remove_tree(tmp_root)
 
 
 if __name__ == "__main__":

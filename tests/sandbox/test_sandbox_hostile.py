@@ -109,6 +109,7 @@ def test_a_correct_program_stays_correct_after_each_hostile_one(secret_env, plan
         results = ex.run(runs)
     step = CORRECT_RUNS_AFTER_EACH + 1
     for i, f in enumerate(files):
+        assert "sandbox slot" not in (results[i * step].message or ""), (f.name, results[i * step].message)
         for result in results[i * step + 1:(i + 1) * step]:
             assert result.ok, (f.name, result.message)
             assert result.outputs[0].tolist() == PRISTINE_OUTPUT, f.name
