@@ -44,6 +44,7 @@ from arcfarm.sandbox.wire import (MAX_RESULT_BYTES, WireError, decode_result, de
 DEFAULT_COMMON = str(Path(__file__).resolve().parents[1] / "arc" / "common.py")
 F_SETPIPE_SZ = 1031
 SLOT_SLACK_S = 10.0  # a slot that has not answered this long after its program's deadline is hung
+MAX_RESTARTS = 3  # restarts in a row without one program finishing: the sandbox itself is broken
 
 
 class _Slot:
@@ -80,6 +81,7 @@ class Executor:
         self._lock = threading.Lock()
         self._server: ForkServer | None = None
         self._slots: list[_Slot] = []
+        self._restarts = 0
         self._start()
 
     @staticmethod
@@ -113,7 +115,11 @@ class Executor:
 
     def _restart(self, pending: deque) -> None:
         """The zygote or a slot is gone or hung: start everything anew (rare). Programs still
-        running in other slots are put back in the queue."""
+        running in other slots are put back in the queue. Raises RuntimeError when restarting
+        does not help (no program finished since the last MAX_RESTARTS restarts)."""
+        self._restarts += 1
+        if self._restarts > MAX_RESTARTS:
+            raise RuntimeError(f"the sandbox failed {self._restarts} times in a row without running a program")
         for slot in self._slots:
             if slot.job is not None:
                 pending.appendleft(slot.job)
@@ -195,6 +201,7 @@ class Executor:
         os.close(slot.pipe)
         slot.pipe = None
         results[index] = self._result(status, data, n)
+        self._restarts = 0
         return True
 
     def _result(self, status: dict, data: bytes, n: int) -> RunResult:
