@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint test demo clean vllm-test
+.PHONY: venv lint test demo clean vllm-test sandbox-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,14 +14,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) sandbox-deps
 
 # pyflakes (F) and import order (I); settings in pyproject.toml ([tool.ruff]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) sandbox-deps
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider
+
+# System packages of the sandbox: bubblewrap (the zygote's namespaces, and the view through which
+# the sandbox uid reaches a Python installed under a private home) and libseccomp2 (the
+# system-call filter, through pyseccomp). Installed with apt-get when missing and we are root
+# (CI is); otherwise a warning: the executor then refuses to start in strict mode and says why.
+sandbox-deps:
+	@if ! command -v bwrap >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libseccomp\.so\.2'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap libseccomp2 >/dev/null; \
+	  else \
+	    echo "warning: install bubblewrap and libseccomp2 (apt-get) for the strict sandbox"; \
+	  fi; \
+	fi
 
 # vLLM's CPU build in its own venv (it pins its own transformers; the main venv must not get it).
 # Its PyPI torchvision/torchaudio/torchcodec do not match the CPU torch: transformers would not

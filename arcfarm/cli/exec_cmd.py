@@ -1,13 +1,16 @@
 """`arcfarm exec TASK.json PROGRAM.py ...`: run programs on a task in the sandbox and score them.
 
-Programs run on the train inputs then the test inputs, all in one executor pool. A program's
-failure is a result (exit 0); an unreadable or invalid task file is a usage error (exit 2).
+Programs run on the train inputs then the test inputs, all in one executor pool (`--workers N`
+slots; with N = 1 every program runs in the same slot, in the order given). A program's failure
+is a result (exit 0); an unreadable or invalid task file is a usage error (exit 2); a sandbox
+that cannot give the isolation asked for (ARCFARM_SANDBOX) is an error naming what is missing
+(exit 1). Each record says which isolation the programs ran under.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import typer
@@ -37,7 +40,7 @@ def _all_equal(outputs: list, expected: list) -> bool:
     return all(o is not None and o.shape == e.shape and bool((o == e).all()) for o, e in zip(outputs, expected))
 
 
-def _record(program: Path, code_error: str | None, result, task, solutions) -> dict[str, Any]:
+def _record(program: Path, code_error: str | None, result, task, solutions, isolation: dict) -> dict[str, Any]:
     n_train = len(task.train)
     train_out, test_out = result.outputs[:n_train], result.outputs[n_train:]
     return {
@@ -51,11 +54,12 @@ def _record(program: Path, code_error: str | None, result, task, solutions) -> d
         "test_outputs": [None if g is None else np.asarray(g).tolist() for g in test_out],
         "seconds": round(result.seconds, 4),
         "stdout": result.stdout,
+        "isolation": isolation,
     }
 
 
-def _table(records: list[dict[str, Any]]) -> Table:
-    table = Table("program", "error", "train", "test", "seconds", "message")
+def _table(records: list[dict[str, Any]], isolation: str) -> Table:
+    table = Table("program", "error", "train", "test", "seconds", "message", caption=f"sandbox: {isolation}")
     for r in records:
         test = "-" if r["test_correct"] is None else ("yes" if r["test_correct"] else "no")
         table.add_row(r["program"], r["error"] or "", "yes" if r["train_correct"] else "no", test,
@@ -69,9 +73,12 @@ def exec_programs(
     programs: list[Path] = typer.Argument(..., help="One or more Python files defining transform(grid)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per program."),
     timeout: float = typer.Option(2.0, "--timeout", min=0.01, help="Seconds per program (all its grids)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Sandbox slots (default: one per core, at most one per program)."),
 ) -> None:
     """Run programs on a task's train and test inputs in the sandbox; report errors and correctness."""
     from arcfarm.sandbox import Executor, ProgramRun
+    from arcfarm.sandbox.errors import SandboxUnavailable
 
     task, solutions = _load_task(task_file)
     codes: list[tuple[str, str | None]] = []
@@ -81,9 +88,18 @@ def exec_programs(
         except (OSError, UnicodeDecodeError) as exc:
             codes.append(("", f"unreadable: {exc}"))
     inputs = task.all_inputs()
-    with Executor(workers=min(len(programs), Executor.default_workers()), timeout_s=timeout) as ex:
+    try:
+        executor = Executor(workers=workers or min(len(programs), Executor.default_workers()), timeout_s=timeout)
+    except SandboxUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    except ValueError as exc:  # e.g. ARCFARM_SANDBOX set to something unknown
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    with executor as ex:
         results = ex.run([ProgramRun(code, inputs) for code, _ in codes])
-    records = [_record(p, "unreadable" if why else None, r, task, solutions)
+        isolation = ex.isolation
+    records = [_record(p, "unreadable" if why else None, r, task, solutions, isolation.to_json())
                for p, (_, why), r in zip(programs, codes, results)]
     for record, (_, why) in zip(records, codes):
         if why:
@@ -91,4 +107,4 @@ def exec_programs(
     if json_out:
         typer.echo(json.dumps(records))
     else:
-        Console().print(_table(records))
+        Console().print(_table(records, isolation.summary()))

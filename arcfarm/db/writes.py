@@ -407,6 +407,13 @@ def _close_run_if_finished(session: Session, run_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def record_sandbox(*, session: Session, job_id: int, isolation: str) -> None:
+    """Note the sandbox isolation the job's programs run under (the latest delivery's)."""
+    with _transaction(session):
+        session.execute(sa.update(Job).where(Job.id == job_id).values(sandbox=isolation[:200])
+                        .execution_options(synchronize_session=False))
+
+
 def finish_job(*, session: Session, job_id: int, result: TaskResult) -> None:
     """Store the final attempts (scored against the solutions) and mark the job done.
 

@@ -1,9 +1,9 @@
 """A size-capped text sink that stands in for sys.stdout/sys.stderr while a program runs.
 
-It keeps the first `limit` characters and counts the rest, so a print flood costs the worker
-nothing beyond the strings the program itself builds and can never grow the parent's memory.
+It keeps the first `limit` characters and counts the rest, so a print flood costs the process
+nothing beyond the strings the program itself builds and can never grow the executor's memory.
 It does not capture writes to file descriptor 1 made by C code or os.write: fd 1 of every
-worker is /dev/null.
+program process is /dev/null.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ SYNTAX = "syntax"  # the code does not compile
 NO_TRANSFORM = "no_transform"  # the code ran but defines no callable `transform`
 TIMEOUT = "timeout"  # the program used up its wall-clock budget
 MEMORY = "memory"  # MemoryError (the address-space limit was hit)
-KILLED = "killed"  # the worker process died or sent garbage; it was replaced
+KILLED = "killed"  # the program's process died without a valid result
 INVALID_OUTPUT = "invalid_output"  # transform returned something that is not a grid
 
 FIXED_CLASSES = (SYNTAX, NO_TRANSFORM, TIMEOUT, MEMORY, KILLED, INVALID_OUTPUT)
@@ -21,11 +21,15 @@ MAX_MESSAGE_CHARS = 2000
 
 
 class SoftTimeout(BaseException):
-    """Raised inside a worker by the SIGALRM timer. A BaseException so `except Exception` misses it."""
+    """Raised inside a program's process by the SIGALRM timer. A BaseException so `except Exception` misses it."""
 
 
 class SandboxViolation(PermissionError):
-    """Raised inside a worker when the program attempts something the sandbox forbids."""
+    """Raised inside a program's process by the audit hook (guard.py), for a clear message."""
+
+
+class SandboxUnavailable(RuntimeError):
+    """The executor cannot start with the isolation it was asked for (it names what is missing)."""
 
 
 def classify(exc: BaseException) -> str:

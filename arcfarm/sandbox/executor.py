@@ -1,89 +1,96 @@
-"""The sandbox executor: a reusable pool of jailed worker processes that run generated programs.
+"""The sandbox executor: runs generated programs, each in a fresh, kernel-confined process.
 
     with Executor(workers=None, timeout_s=2.0, memory_mb=1024) as ex:
         results = ex.run([ProgramRun(code, inputs), ...])   # order kept, one RunResult each
+        ex.isolation.level                                  # "strict" (or "weak", if allowed)
 
-Workers are forked by a clean-environment fork server (zygote.py; never by this process, which
-may hold CUDA or secrets). The parent hands one program at a time to each idle worker over its
-own pipe and waits on all pipes at once (multiprocessing.connection.wait). The parent owns the
-hard deadline: a worker still busy `timeout_s + grace_s` after it got its program is SIGKILLed
-(with its whole process group) and replaced, which ends loops that swallow exceptions, ignore
-signals, or hang inside C code. A worker that dies or sends malformed bytes yields "killed"
-and is replaced. Workers are also retired after `recycle_after` programs, or when they ask
-(after a memory error, a soft timeout or a stray thread). Every failure is a classified
-RunResult; `run` never raises because of a program.
+Processes: this one (it may hold CUDA, threads and secrets; it never forks) starts a zygote
+(zygote.py, clean environment, bubblewrap when possible) that preloads numpy, scipy and `common`
+and forks one slot per worker (slot.py). A slot forks a fresh process for every program
+(child.py), which confines itself (confine.py: Landlock, sandbox uid, seccomp, rlimits) before
+the program's first byte runs, and is killed at `timeout_s + grace_s`.
 
-What it does NOT protect against: see guard.py and limits.py. Not thread-safe: one `run` at a
-time per Executor (a lock enforces it).
+For each program the executor makes a new pipe, hands its write end to the slot with the
+request, and reads the pipe once, after the slot says the process has ended. The bytes are
+parsed and checked here (wire.decode_result): a program can only spoil its own result. A process
+that ended without a valid result gives "killed"; one killed at the deadline "timeout". Every
+failure is a classified RunResult; `run` never raises because of a program.
+
+If a required layer (layers.py) is missing the constructor raises SandboxUnavailable, naming
+it, unless `sandbox="weak"` or ARCFARM_SANDBOX=weak allows running without it. `layers` picks a
+subset of the layers (tests use it to check each wall alone; leaving out a required one needs
+weak mode). Not thread-safe: one `run` at a time per Executor (a lock enforces it).
 """
 from __future__ import annotations
 
-import json
+import fcntl
 import os
-import shutil
-import signal
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from multiprocessing.connection import Connection, wait
+from collections.abc import Iterable, Sequence
+from multiprocessing.connection import wait
 from pathlib import Path
 
-from arcfarm.sandbox.errors import KILLED, TIMEOUT
+from arcfarm.sandbox import layers as layer_policy
+from arcfarm.sandbox.errors import KILLED, TIMEOUT, SandboxUnavailable
 from arcfarm.sandbox.forkserver import ForkServer
-from arcfarm.sandbox.records import ProgramRun, RunResult
-from arcfarm.sandbox.wire import MAX_RESULT_BYTES, WireError, decode_result, encode_request
+from arcfarm.sandbox.interface import ProgramRun, RunResult
+from arcfarm.sandbox.layers import Isolation
+from arcfarm.sandbox.wire import (MAX_RESULT_BYTES, WireError, decode_result, decode_status, frame,
+                                  read_frame, encode_request)
 
 DEFAULT_COMMON = str(Path(__file__).resolve().parents[1] / "arc" / "common.py")
-START_TIMEOUT_S = 60.0
+F_SETPIPE_SZ = 1031
+SLOT_SLACK_S = 10.0  # a slot that has not answered this long after its program's deadline is hung
+MAX_RESTARTS = 3  # restarts in a row without one program finishing: the sandbox itself is broken
 
 
-class _Worker:
-    def __init__(self, pid: int, conn: Connection):
-        self.pid, self.conn = pid, conn
-        self.tmp: str | None = None
-        self.ready = False
+class _Slot:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
         self.job: int | None = None  # index into the current run() batch
+        self.pipe: int | None = None  # read end of the running program's result pipe
         self.n_inputs = 0
-        self.sent_at = 0.0
         self.deadline = float("inf")
-        self.done = 0
 
-    def kill(self) -> None:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.conn.close()
-        if self.tmp and os.path.basename(self.tmp).startswith("arcfarm-sandbox-"):
-            shutil.rmtree(self.tmp, ignore_errors=True)
+    def close(self) -> None:
+        self.sock.close()
+        if self.pipe is not None:
+            os.close(self.pipe)
+            self.pipe = None
 
 
 class Executor:
     def __init__(self, workers: int | None = None, timeout_s: float = 2.0, memory_mb: int = 1024, *,
                  common_path: str | None = None, stdout_limit: int = 10_000, grace_s: float = 0.1,
-                 recycle_after: int = 2000):
+                 sandbox: str | None = None, layers: Iterable[str] | None = None):
         self.n_workers = max(1, workers or self.default_workers())
-        self.timeout_s, self.grace_s = timeout_s, grace_s
-        self.stdout_limit, self.recycle_after = stdout_limit, recycle_after
+        self.timeout_s, self.grace_s, self.stdout_limit = timeout_s, grace_s, stdout_limit
+        self.mode = layer_policy.mode_from_env(sandbox)
+        wanted = set(layer_policy.ALL_LAYERS if layers is None else layers)
+        unknown = wanted - set(layer_policy.ALL_LAYERS)
+        if unknown:
+            raise ValueError(f"unknown sandbox layers {sorted(unknown)}; known: {layer_policy.ALL_LAYERS}")
+        if self.mode == "strict" and not set(layer_policy.REQUIRED) <= wanted:
+            raise ValueError("leaving out a required sandbox layer needs sandbox='weak'")
+        self._config = {"common_path": common_path or DEFAULT_COMMON, "memory_mb": memory_mb,
+                        "stdout_limit": stdout_limit, "grace_s": grace_s, "layers": sorted(wanted),
+                        "ids": list(layer_policy.sandbox_ids())}
         self._lock = threading.Lock()
-        self._common = common_path or DEFAULT_COMMON
-        self._memory_mb = memory_mb
-        self._server = ForkServer(self._common, memory_mb, stdout_limit)
-        self._workers: list[_Worker] = []
-        self._failed_starts = 0
-        try:
-            for _ in range(self.n_workers):
-                self._spawn()
-            self._wait_ready()
-        except BaseException:
-            self.close()
-            raise
+        self._server: ForkServer | None = None
+        self._slots: list[_Slot] = []
+        self._restarts = 0
+        self._start()
 
     @staticmethod
     def default_workers() -> int:
         return os.cpu_count() or 1
+
+    @property
+    def isolation(self) -> Isolation:
+        return self._isolation
 
     def __enter__(self) -> Executor:
         return self
@@ -91,109 +98,146 @@ class Executor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # --- worker lifecycle -------------------------------------------------------------------
-    def _spawn(self) -> None:
+    # --- pool lifecycle -----------------------------------------------------------------------
+    def _start(self) -> None:
+        self._server = ForkServer(self._config)
+        self._isolation = self._server.isolation
         try:
-            pid, conn = self._server.fork()
-        except OSError:
-            self._server.close()  # it died (or hangs): start a new one
-            self._server = ForkServer(self._common, self._memory_mb, self.stdout_limit)
-            pid, conn = self._server.fork()
-        self._workers.append(_Worker(pid, conn))
-
-    def _retire(self, worker: _Worker) -> None:
-        worker.kill()
-        self._workers.remove(worker)
-        self._spawn()
-
-    def _on_hello(self, worker: _Worker) -> None:
+            layer_policy.enforce(self._isolation, self.mode)
+        except SandboxUnavailable:
+            self.close()
+            raise
         try:
-            hello = json.loads(worker.conn.recv_bytes(4096))
-            worker.tmp, worker.ready = str(hello["tmp"]), True
-            self._failed_starts = 0
-        except (EOFError, OSError, ValueError, KeyError, TypeError):
-            self._failed_starts += 1
-            if self._failed_starts > 3 * self.n_workers:
-                raise RuntimeError("sandbox workers keep dying at start-up") from None
-            self._retire(worker)
+            self._slots = [_Slot(self._server.fork_slot()) for _ in range(self.n_workers)]
+        except BaseException:
+            self.close()
+            raise
 
-    def _wait_ready(self) -> None:
-        give_up = time.monotonic() + START_TIMEOUT_S
-        while not all(w.ready for w in self._workers):
-            left = give_up - time.monotonic()
-            if left <= 0:
-                raise RuntimeError("sandbox workers did not start in time")
-            starting = {w.conn: w for w in self._workers if not w.ready}
-            for conn in wait(list(starting), timeout=left):
-                self._on_hello(starting[conn])
+    def _restart(self, pending: deque) -> None:
+        """The zygote or a slot is gone or hung: start everything anew (rare). Programs still
+        running in other slots are put back in the queue. Raises RuntimeError when restarting
+        does not help (no program finished since the last MAX_RESTARTS restarts)."""
+        self._restarts += 1
+        if self._restarts > MAX_RESTARTS:
+            raise RuntimeError(f"the sandbox failed {self._restarts} times in a row without running a program")
+        for slot in self._slots:
+            if slot.job is not None:
+                pending.appendleft(slot.job)
+            slot.close()
+        self._slots = []
+        if self._server is not None:
+            self._server.close()
+        self._start()
 
-    # --- running ----------------------------------------------------------------------------
+    # --- running ------------------------------------------------------------------------------
     def run(self, runs: Sequence[ProgramRun]) -> list[RunResult]:
         """Run every program on its inputs; results in the same order. Never raises for a program."""
         with self._lock:
             # Encoded up front: inputs that cannot be sent are the caller's bug and raise here.
-            payloads = [encode_request(r.code, r.inputs, self.timeout_s) for r in runs]
+            payloads = [frame(encode_request(r.code, r.inputs, self.timeout_s)) for r in runs]
             results: list[RunResult | None] = [None] * len(runs)
             pending = deque(range(len(runs)))
-            while pending or any(w.job is not None for w in self._workers):
-                self._dispatch(runs, payloads, pending)
-                self._collect(results)
+            started = [0.0] * len(runs)
+            while pending or any(s.job is not None for s in self._slots):
+                self._dispatch(runs, payloads, pending, started)
+                self._collect(results, started, pending)
             return results  # type: ignore[return-value]
 
-    def _dispatch(self, runs: Sequence[ProgramRun], payloads: list[bytes], pending: deque) -> None:
-        for worker in list(self._workers):
+    def _dispatch(self, runs: Sequence[ProgramRun], payloads: list[bytes], pending: deque,
+                  started: list[float]) -> None:
+        for slot in self._slots:
             if not pending:
                 return
-            if not worker.ready or worker.job is not None:
+            if slot.job is not None:
                 continue
             index = pending.popleft()
+            read_end, write_end = os.pipe2(os.O_CLOEXEC)
             try:
-                worker.conn.send_bytes(payloads[index])
-            except OSError:  # the worker died while idle: retry the program on a fresh one
+                fcntl.fcntl(write_end, F_SETPIPE_SZ, MAX_RESULT_BYTES)
+            except OSError:
+                pass  # a smaller pipe: a large result then blocks and times out, loudly
+            try:
+                socket.send_fds(slot.sock, [b"P"], [write_end])
+                slot.sock.sendall(payloads[index])
+            except OSError:  # the slot died while idle: put the program back, replace everything
+                os.close(read_end)
                 pending.appendleft(index)
-                self._retire(worker)
-                continue
-            worker.job, worker.n_inputs = index, len(runs[index].inputs)
-            worker.sent_at = time.monotonic()
-            worker.deadline = worker.sent_at + self.timeout_s + self.grace_s
+                self._restart(pending)
+                return
+            finally:
+                os.close(write_end)
+            slot.job, slot.pipe, slot.n_inputs = index, read_end, len(runs[index].inputs)
+            started[index] = time.monotonic()
+            slot.deadline = started[index] + self.timeout_s + self.grace_s + SLOT_SLACK_S
 
-    def _collect(self, results: list) -> None:
-        watched = {w.conn: w for w in self._workers if w.job is not None or not w.ready}
-        now = time.monotonic()
-        nearest = min((w.deadline for w in watched.values() if w.job is not None), default=now + 1.0)
-        for conn in wait(list(watched), timeout=max(0.0, nearest - now)):
-            worker = watched[conn]
-            if not worker.ready:
-                self._on_hello(worker)
-            else:
-                self._on_result(worker, results)
-        now = time.monotonic()
-        for worker in [w for w in self._workers if w.job is not None and w.deadline <= now]:
-            results[worker.job] = RunResult.failed(
-                worker.n_inputs, TIMEOUT, f"program ran longer than {self.timeout_s:g} s (worker killed)",
-                now - worker.sent_at)
-            self._retire(worker)
-
-    def _on_result(self, worker: _Worker, results: list) -> None:
-        index, seconds = worker.job, time.monotonic() - worker.sent_at
-        worker.job = None
-        try:
-            wire = decode_result(worker.conn.recv_bytes(MAX_RESULT_BYTES), worker.n_inputs, self.stdout_limit)
-        except (EOFError, OSError, WireError) as exc:
-            why = "the worker process died" if isinstance(exc, EOFError) else f"malformed result ({exc})"
-            results[index] = RunResult.failed(worker.n_inputs, KILLED, why, seconds)
-            self._retire(worker)
+    def _collect(self, results: list, started: list[float], pending: deque) -> None:
+        busy = {s.sock: s for s in self._slots if s.job is not None}
+        if not busy:
             return
-        results[index] = RunResult(wire.outputs, wire.grid_errors, wire.error, wire.message, seconds, wire.stdout)
-        worker.done += 1
-        if wire.recycle or worker.done >= self.recycle_after:
-            self._retire(worker)
+        nearest = min(s.deadline for s in busy.values())
+        for sock in wait(list(busy), timeout=max(0.0, nearest - time.monotonic())):
+            if not self._on_status(busy[sock], results, started):
+                return self._restart(pending)
+        now = time.monotonic()
+        for slot in self._slots:
+            if slot.job is not None and slot.deadline <= now:
+                results[slot.job] = RunResult.failed(slot.n_inputs, KILLED, "the sandbox slot hung; restarted",
+                                                     now - started[slot.job])
+                slot.job = None
+                return self._restart(pending)
+
+    def _on_status(self, slot: _Slot, results: list, started: list[float]) -> bool:
+        """Record the slot's finished program; False if the slot itself is gone."""
+        index, n = slot.job, slot.n_inputs
+        try:
+            status = decode_status(read_frame(slot.sock.fileno()) or b"null")
+        except (OSError, ValueError):
+            status = None
+        slot.job = None
+        if not isinstance(status, dict):
+            results[index] = RunResult.failed(n, KILLED, "the sandbox slot died", time.monotonic() - started[index])
+            return False
+        data = _read_once(slot.pipe)
+        os.close(slot.pipe)
+        slot.pipe = None
+        results[index] = self._result(status, data, n)
+        self._restarts = 0
+        return True
+
+    def _result(self, status: dict, data: bytes, n: int) -> RunResult:
+        seconds = float(status["seconds"])
+        if status["timed_out"]:
+            return RunResult.failed(n, TIMEOUT, f"program ran longer than {self.timeout_s:g} s (killed)", seconds)
+        try:
+            wire = decode_result(data, n, self.stdout_limit)
+        except WireError as exc:
+            how = (f"signal {status['signal']}" if status["signal"] is not None else f"exit code {status['exit']}")
+            why = ("the program's process ended without a result" if not data
+                   else f"the program's process sent an invalid result ({exc})")
+            return RunResult.failed(n, KILLED, f"{why}; it ended with {how}", seconds)
+        return RunResult(wire.outputs, wire.grid_errors, wire.error, wire.message, seconds, wire.stdout)
 
     def close(self) -> None:
-        """Kill every worker and the fork server. Safe to call twice."""
-        for worker in self._workers:
-            worker.kill()
-        self._workers = []
+        """Stop the zygote, its slots and any running program. Safe to call twice."""
+        for slot in self._slots:
+            slot.close()
+        self._slots = []
         if self._server is not None:
             self._server.close()
-            self._server = None  # type: ignore[assignment]
+            self._server = None
+
+
+def _read_once(fd: int) -> bytes:
+    """Everything in a finished program's pipe (its writers are gone, so this ends), capped."""
+    os.set_blocking(fd, False)
+    chunks, size = [], 0
+    while size <= MAX_RESULT_BYTES:
+        try:
+            chunk = os.read(fd, MAX_RESULT_BYTES + 1 - size)
+        except BlockingIOError:
+            break  # a writer survives somewhere: take what is there, never wait for more
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

@@ -1,65 +1,85 @@
-"""The executor's handle on the fork server process (zygote.py): start it, fork workers, stop it."""
+"""The executor's handle on the zygote process (zygote.py): start it, learn its isolation, fork slots.
+
+Started with subprocess and a scrubbed environment, in bubblewrap when the `namespaces` layer is
+wanted and possible (jail.py). Its first message is the isolation it achieved (layers.py) or
+the reason it could not start.
+"""
 from __future__ import annotations
 
 import json
+import os
+import select
 import socket
-import struct
 import subprocess
 import sys
-from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 
+from arcfarm.sandbox import jail, landlock_rules
+from arcfarm.sandbox.layers import Isolation
 from arcfarm.sandbox.limits import sandbox_env
+from arcfarm.sandbox.wire import read_frame
 
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the folder that holds `arcfarm/`
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds `arcfarm/`
 BOOT = ("import sys, json; sys.path.insert(0, sys.argv[1]); "
         "from arcfarm.sandbox.zygote import main; main(int(sys.argv[2]), json.loads(sys.argv[3]))")
 START_TIMEOUT_S = 60.0
-FORK_TIMEOUT_S = 10.0
+
+
+def _jail_prefix(config: dict) -> tuple[list[str], str | None, str | None]:
+    """(command prefix, description of the jail, why there is none)."""
+    if "namespaces" not in config["layers"]:
+        return [], None, None
+    if os.geteuid() != 0:
+        return [], None, "the executor is not root (bubblewrap would need user namespaces)"
+    if jail.bwrap_path() is None:
+        return [], None, "bwrap is not installed (apt-get install bubblewrap)"
+    visible = [*landlock_rules.runtime_paths(PACKAGE_ROOT), sys.executable,
+               os.path.join(PACKAGE_ROOT, "arcfarm"), config["common_path"]]
+    return (jail.command(visible),
+            "bubblewrap: private mount, pid, network, ipc and uts namespaces", None)
 
 
 class ForkServer:
-    def __init__(self, common_path: str, memory_mb: int, stdout_limit: int):
-        self.config = {"common_path": common_path, "memory_mb": memory_mb, "stdout_limit": stdout_limit}
+    def __init__(self, config: dict):
+        prefix, described, why_not = _jail_prefix(config)
+        config = {**config, "package_root": PACKAGE_ROOT, "jail": described}
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = ours
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, PACKAGE_ROOT, str(theirs.fileno()), json.dumps(self.config)],
+            [*prefix, sys.executable, "-c", BOOT, PACKAGE_ROOT, str(theirs.fileno()), json.dumps(config)],
             pass_fds=[theirs.fileno()], env=sandbox_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, cwd="/", close_fds=True)
+            stdout=subprocess.DEVNULL, cwd="/", close_fds=True, start_new_session=True)
         theirs.close()
-        self.sock.settimeout(START_TIMEOUT_S)
+        if not select.select([self.sock], [], [], START_TIMEOUT_S)[0]:
+            self.close()
+            raise RuntimeError(f"sandbox zygote did not start within {START_TIMEOUT_S:g} s")
         try:
-            reply = self.sock.recv(4096)
+            reply = read_frame(self.sock.fileno())
         except OSError as exc:
             self.close()
-            raise RuntimeError(f"sandbox fork server did not start: {exc}") from None
-        if reply != b"R":
+            raise RuntimeError(f"sandbox zygote did not start: {exc}") from None
+        message = json.loads(reply) if reply else {"error": "it exited"}
+        if "error" in message:
             self.close()
-            why = reply[1:].decode(errors="replace") if reply else "it exited"
-            raise RuntimeError(f"sandbox fork server failed to start: {why}")
-        self.sock.settimeout(FORK_TIMEOUT_S)
+            raise RuntimeError(f"sandbox zygote failed to start: {message['error']}")
+        self.isolation = Isolation.from_json(message["isolation"])
+        if why_not:
+            self.isolation.missing["namespaces"] = why_not
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def fork(self) -> tuple[int, Connection]:
-        """A new worker: its pid and our end of its pipe. Raises OSError if the server is gone."""
-        mine, theirs = Pipe(duplex=True)
+    def fork_slot(self) -> socket.socket:
+        """A new slot and our end of its socket. Raises OSError if the zygote is gone."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socket.send_fds(self.sock, [b"F"], [theirs.fileno()])
+            socket.send_fds(self.sock, [b"S"], [theirs.fileno()])
+        except OSError:
+            mine.close()
+            raise
         finally:
             theirs.close()
-        reply = b""
-        while len(reply) < 8:
-            chunk = self.sock.recv(8 - len(reply))
-            if not chunk:
-                raise OSError("sandbox fork server exited")
-            reply += chunk
-        return struct.unpack("!q", reply)[0], mine
+        return mine
 
     def close(self) -> None:
-        """Closing the socket makes the server kill its workers and exit."""
+        """Closing the socket makes the zygote kill its slots and exit."""
         self.sock.close()
         try:
             self.proc.wait(timeout=5)

@@ -1,14 +1,21 @@
-"""The byte formats between the executor and its workers.
+"""The byte formats between the executor, its slots and the program processes.
 
-Frames are a 4-byte big-endian length then the payload, the format that
-multiprocessing.connection.Connection uses, so the parent can use `send_bytes`/`recv_bytes`
-while the worker writes with plain os.write (and never needs multiprocessing).
+Two directions, two levels of trust:
+- executor -> slot, and slot -> executor: both sides are our own code in processes that never
+  run a program. Requests are pickles (code, inputs, timeout), status replies small JSON objects,
+  each in a frame (4-byte big-endian length, then the payload, as multiprocessing's Connection).
+- program process -> executor: the process ran untrusted code, so its bytes are plain data that
+  the executor parses with bounds checks and rebuilds itself (`decode_result`), never pickles or
+  objects. Each program gets a fresh pipe, read once after its process is gone: no frame of one
+  program can be taken for another's.
 
-Requests (parent -> worker, trusted) are pickles. Results (worker -> parent) are NOT pickles:
-the worker runs untrusted code, and unpickling its bytes could run code in the parent, which
-holds the secrets. A result is one line of JSON (error classes, message, shapes, stdout)
-followed by the output cells as raw uint8 bytes; `decode_result` checks every field and raises
-WireError on anything unexpected.
+Result layout (all integers big-endian):
+    b"AFR1"                         magic and version
+    u16 n                           number of grids (must equal the number of inputs)
+    n times: u8 kind                0 = a grid follows, 1 = this grid failed
+        grid:  u8 dtype (1 = uint8), u8 rows, u8 cols, rows*cols cell bytes
+        error: text (its class)
+    text error, text message, text stdout      (text = u32 length, UTF-8; 0xFFFFFFFF = None)
 """
 from __future__ import annotations
 
@@ -22,21 +29,24 @@ import numpy as np
 
 from arcfarm.sandbox.errors import MAX_CLASS_CHARS, MAX_MESSAGE_CHARS
 
-MAX_RESULT_BYTES = 4 * 1024 * 1024
-_HEADER = struct.Struct("!i")
+MAX_RESULT_BYTES = 1024 * 1024  # also the result pipe's capacity, so a result never blocks
+MAX_SIDE = 30
+MAGIC = b"AFR1"
+UINT8 = 1
+_NONE = 0xFFFFFFFF
+_HEADER = struct.Struct("!I")
 
 
 class WireError(ValueError):
-    """A worker sent bytes that are not a well-formed result."""
+    """Bytes from a program's process that are not a well-formed, valid result."""
 
 
-def write_frame(fd: int, payload: bytes) -> None:
-    view = memoryview(_HEADER.pack(len(payload)) + payload)
-    while view:
-        view = view[os.write(fd, view):]
+# --- frames between trusted processes -------------------------------------------------------
+def frame(payload: bytes) -> bytes:
+    return _HEADER.pack(len(payload)) + payload
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
+def read_exact(fd: int, n: int) -> bytes | None:
     chunks, left = [], n
     while left:
         chunk = os.read(fd, left)
@@ -49,11 +59,10 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 def read_frame(fd: int) -> bytes | None:
     """The next payload, or None at end of stream."""
-    head = _read_exact(fd, _HEADER.size)
+    head = read_exact(fd, _HEADER.size)
     if head is None:
         return None
-    (size,) = _HEADER.unpack(head)
-    return _read_exact(fd, size) if size > 0 else b""
+    return read_exact(fd, _HEADER.unpack(head)[0])
 
 
 def encode_request(code: str, inputs: tuple[np.ndarray, ...], timeout_s: float) -> bytes:
@@ -65,6 +74,15 @@ def decode_request(data: bytes) -> tuple[str, tuple[np.ndarray, ...], float]:
     return pickle.loads(data)
 
 
+def encode_status(**fields) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def decode_status(data: bytes) -> dict:
+    return json.loads(data)
+
+
+# --- results: program process -> executor -----------------------------------------------------
 @dataclass
 class WireResult:
     error: str | None
@@ -72,73 +90,86 @@ class WireResult:
     grid_errors: list[str | None]
     outputs: list[np.ndarray | None]
     stdout: str
-    recycle: bool  # the worker asks to be replaced (memory spike, stray threads, ...)
+
+
+def _text(value: str | None) -> bytes:
+    if value is None:
+        return _HEADER.pack(_NONE)
+    data = value.encode("utf-8", errors="replace")
+    return _HEADER.pack(len(data)) + data
 
 
 def encode_result(result: WireResult) -> bytes:
-    shapes, cells = [], []
-    for grid in result.outputs:
+    """Done inside the program's process; outputs must already be checked uint8-able grids."""
+    parts = [MAGIC, struct.pack("!H", len(result.outputs))]
+    for grid, error in zip(result.outputs, result.grid_errors):
         if grid is None:
-            shapes.append(None)
+            parts += [b"\x01", _text(error or "unknown")]
         else:
-            shapes.append(list(grid.shape))
-            cells.append(grid.astype(np.uint8).tobytes())
-    head = {"e": result.error, "m": result.message, "g": result.grid_errors, "s": shapes,
-            "o": result.stdout, "r": result.recycle}
-    return json.dumps(head).encode() + b"\n" + b"".join(cells)
+            rows, cols = grid.shape
+            parts += [struct.pack("!BBBB", 0, UINT8, rows, cols), np.ascontiguousarray(grid, dtype=np.uint8).tobytes()]
+    parts += [_text(result.error), _text(result.message), _text(result.stdout)]
+    return b"".join(parts)
 
 
-def _text(value: object, limit: int, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise WireError(f"{field} is not a string")
-    return value[:limit]
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise WireError("result ends early")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def text(self, limit: int) -> str | None:
+        (size,) = _HEADER.unpack(self.take(4))
+        if size == _NONE:
+            return None
+        if size > MAX_RESULT_BYTES:
+            raise WireError("text field larger than a result may be")
+        return self.take(size).decode("utf-8", errors="replace")[:limit]
 
 
 def decode_result(data: bytes, n_grids: int, stdout_limit: int) -> WireResult:
-    """Parse and check a worker's result for a program that had `n_grids` inputs."""
-    head_bytes, sep, body = data.partition(b"\n")
-    if not sep:
-        raise WireError("no header line")
-    try:
-        head = json.loads(head_bytes)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"bad header: {exc}") from None
-    if not isinstance(head, dict):
-        raise WireError("header is not an object")
-    errors, shapes = head.get("g"), head.get("s")
-    if not isinstance(errors, list) or not isinstance(shapes, list) or len(errors) != n_grids \
-            or len(shapes) != n_grids:
-        raise WireError("per-grid fields have the wrong length")
-    outputs = _decode_grids(shapes, body)
-    return WireResult(
-        error=_text(head.get("e"), MAX_CLASS_CHARS, "error"),
-        message=_text(head.get("m"), MAX_MESSAGE_CHARS, "message"),
-        grid_errors=[_text(e, MAX_CLASS_CHARS, "grid error") for e in errors],
-        outputs=outputs,
-        stdout=_text(head.get("o"), stdout_limit, "stdout") or "",
-        recycle=head.get("r") is True,
-    )
-
-
-def _decode_grids(shapes: list, body: bytes) -> list[np.ndarray | None]:
+    """Rebuild a result from a program process's bytes, checking every field: the right number
+    of grids, sides 1..30, cells 0..9 (as uint8, so never negative), bounded strings, nothing
+    after the end. Raises WireError on anything else."""
+    if len(data) > MAX_RESULT_BYTES:
+        raise WireError("result larger than a result may be")
+    r = _Reader(data)
+    if r.take(4) != MAGIC:
+        raise WireError("no result header")
+    (count,) = struct.unpack("!H", r.take(2))
+    if count != n_grids:
+        raise WireError(f"{count} grids for {n_grids} inputs")
     outputs: list[np.ndarray | None] = []
-    offset = 0
-    for shape in shapes:
-        if shape is None:
+    errors: list[str | None] = []
+    for _ in range(count):
+        kind = r.byte()
+        if kind == 1:
             outputs.append(None)
+            errors.append(r.text(MAX_CLASS_CHARS) or "unknown")
             continue
-        if (not isinstance(shape, list) or len(shape) != 2
-                or not all(type(n) is int and 1 <= n <= 30 for n in shape)):
-            raise WireError(f"bad shape {shape!r:.40}")
-        size = shape[0] * shape[1]
-        cells = np.frombuffer(body, dtype=np.uint8, count=size, offset=offset) \
-            if offset + size <= len(body) else None
-        if cells is None or cells.max() > 9:
-            raise WireError("grid cells missing or outside 0..9")
-        outputs.append(cells.reshape(shape).astype(np.int64))
-        offset += size
-    if offset != len(body):
-        raise WireError("trailing bytes after the grids")
-    return outputs
+        if kind != 0:
+            raise WireError(f"unknown grid kind {kind}")
+        dtype, rows, cols = r.byte(), r.byte(), r.byte()
+        if dtype != UINT8:
+            raise WireError(f"unknown grid dtype {dtype}")
+        if not (1 <= rows <= MAX_SIDE and 1 <= cols <= MAX_SIDE):
+            raise WireError(f"grid side outside 1..{MAX_SIDE}: {rows}x{cols}")
+        cells = np.frombuffer(r.take(rows * cols), dtype=np.uint8)
+        if int(cells.max()) > 9:
+            raise WireError("grid cells outside 0..9")
+        outputs.append(cells.reshape(rows, cols).astype(np.int64))
+        errors.append(None)
+    error, message, stdout = r.text(MAX_CLASS_CHARS), r.text(MAX_MESSAGE_CHARS), r.text(stdout_limit)
+    if r.pos != len(data):
+        raise WireError("bytes after the end of the result")
+    if error is None:  # a failed grid is always the result's failure too
+        error = next((e for e in errors if e is not None), None)
+    return WireResult(error, message, errors, outputs, stdout or "")

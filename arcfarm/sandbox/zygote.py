@@ -1,28 +1,57 @@
-"""The fork server: a clean-environment Python process that preloads everything and forks workers.
+"""The zygote: a clean Python process that preloads everything once and forks the slots.
 
 The executor starts it with subprocess (never by forking itself, so a parent that holds CUDA,
-threads or secrets is never copied), passing an environment built from an allow-list
-(limits.sandbox_env). It imports numpy, scipy.ndimage and the stdlib modules BARC programs use,
-compiles arcfarm/arc/common.py once and runs it once (pulling in whatever it imports), then
-waits on a Unix socket. Each request carries one file descriptor (the worker's end of a
-socketpair, sent with SCM_RIGHTS); the server forks a worker onto it and replies with the pid.
+threads or secrets is never copied), with an environment built from an allow-list
+(limits.sandbox_env), inside bubblewrap when it can (jail.py). It imports numpy, scipy.ndimage
+and the stdlib modules BARC programs use, runs arcfarm/arc/common.py once into the module
+`common`, decides and probes the isolation plan (layers.py), reports it, then waits on its
+socket: each request carries one descriptor (the slot's end of a socketpair, SCM_RIGHTS) and
+the zygote forks a slot (slot.py) onto it. Every program process is a fork of a slot, so it
+starts from this pristine state.
 
-When the executor's socket closes (the executor closed or died) the server SIGKILLs the
-workers it still has and exits, so nothing is orphaned. It reaps finished workers before each
-fork, so a pid the executor may kill is never reused while the executor still knows it.
+When the executor's socket closes the zygote SIGKILLs its slots (whose program processes die
+with them) and exits, so nothing is orphaned.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
+import shutil
 import signal
 import socket
-import struct
 import sys
+import tempfile
 
 PRELOAD = ("numpy", "numpy.typing", "scipy.ndimage", "random", "math", "itertools", "collections",
            "functools", "operator", "typing", "re", "copy", "heapq", "string", "dataclasses",
-           "enum", "traceback", "warnings", "threading", "json")
+           "enum", "traceback", "warnings", "threading", "json", "ctypes", "landlockpy", "pyseccomp")
+
+
+def _load(config: dict) -> None:
+    import importlib
+    import types
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if name not in ("landlockpy", "pyseccomp"):  # those are reported as missing layers
+                raise
+    from arcfarm.sandbox import child  # noqa: F401 - the program process's own imports
+    path = config["common_path"]
+    with open(path, encoding="utf-8") as f:
+        code = compile(f.read(), path, "exec", dont_inherit=True)
+    common = types.ModuleType("common")
+    common.__file__ = path
+    exec(code, common.__dict__)
+    sys.modules["common"] = common
+    import random
+    import time
+
+    import numpy as np
+    time.localtime()  # reads the time zone now, while files are readable
+    random.seed(0)
+    np.random.seed(0)
 
 
 def _reap(children: set[int]) -> None:
@@ -37,48 +66,55 @@ def _reap(children: set[int]) -> None:
 
 def _kill_all(children: set[int]) -> None:
     for pid in children:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
-def _load(config: dict):
-    import importlib
-    import types
-    for name in PRELOAD:
-        importlib.import_module(name)
-    from arcfarm.sandbox import worker  # noqa: F401 - preload the worker's own imports
-    with open(config["common_path"], encoding="utf-8") as f:
-        code = compile(f.read(), config["common_path"], "exec", dont_inherit=True)
-    exec(code, types.ModuleType("common").__dict__)
-    return code, worker
+def _send(ctrl: socket.socket, obj: dict) -> None:
+    from arcfarm.sandbox.wire import frame
+    ctrl.sendall(frame(json.dumps(obj).encode()))
 
 
 def main(ctrl_fd: int, config: dict) -> None:
     ctrl = socket.socket(fileno=ctrl_fd)
+    tmp_root = tempfile.mkdtemp(prefix="arcfarm-sandbox-")
+    os.chmod(tmp_root, 0o711)  # the sandbox uid may enter (its own dirs), not list
     try:
-        common_code, worker = _load(config)
+        _load(config)
+        from arcfarm.sandbox import layers, slot
+        plan, isolation = layers.prepare(set(config["layers"]), config["memory_mb"],
+                                         config["package_root"], config["jail"],
+                                         tuple(config["ids"]), tmp_root)
     except BaseException as exc:  # noqa: BLE001 - reported to the executor, which raises
-        ctrl.sendall(b"E" + f"{type(exc).__name__}: {exc}".encode()[:2000])
+        _send(ctrl, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+        shutil.rmtree(tmp_root, ignore_errors=True)
         return
-    ctrl.sendall(b"R")
+    gc.freeze()  # program processes then never touch the preloaded objects' GC headers
+    _send(ctrl, {"isolation": isolation.to_json()})
     children: set[int] = set()
-    while True:
-        msg, fds, _, _ = socket.recv_fds(ctrl, 16, 1)
-        if not msg or not fds:
-            break
-        _reap(children)
-        pid = os.fork()
-        if pid == 0:
-            ctrl.close()
-            worker.main(fds[0], common_code, config["common_path"], config["memory_mb"],
-                        config["stdout_limit"])
-        os.close(fds[0])
-        children.add(pid)
-        ctrl.sendall(struct.pack("!q", pid))
-    _kill_all(children)
+    zygote_pid = os.getpid()
+    try:
+        while True:
+            msg, fds, _, _ = socket.recv_fds(ctrl, 1, 1)
+            if not msg or not fds:
+                break
+            _reap(children)
+            pid = os.fork()
+            if pid == 0:
+                ctrl.close()
+                slot.main(fds[0], plan, tmp_root, config["grace_s"], config["stdout_limit"], zygote_pid)
+            os.close(fds[0])
+            children.add(pid)
+    finally:
+        _kill_all(children)
+        slot.remove_tree(tmp_root)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,7 @@ def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts
     config = RunConfig(**claim.config)
     task, _ = parse_task(claim.task_id, claim.task_json)
     solver = solver_cache.get(config)
+    db(writes.record_sandbox, job_id=claim.job_id, isolation=solver.executor.isolation.summary())
     if worker.fault_hook is not None:
         worker.fault_hook(solver, claim)
     resume = _resume_state(claim, db, artifacts, scratch)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -41,6 +42,7 @@ def test_exec_json_reports_each_program_in_order(files):
     assert identity["error"] is None and identity["train_correct"] is False and identity["test_correct"] is False
     assert broken["error"] == "ValueError" and "nope" in broken["message"]
     assert broken["train_outputs"] == [None, None] and broken["train_correct"] is False
+    assert all(r["isolation"]["level"] == "strict" for r in (flip, identity, broken))
 
 
 def test_exec_without_test_outputs_gives_null_test_correct(tmp_path, files):
@@ -56,6 +58,41 @@ def test_exec_table_output(files):
     task, programs = files
     result = CliRunner().invoke(app, ["exec", task, *programs])
     assert result.exit_code == 0 and "ValueError" in result.stdout and "yes" in result.stdout
+    assert "sandbox: strict" in result.stdout
+
+
+HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
+
+
+def test_a_program_cannot_read_the_task_file_it_is_scored_on(files, tmp_path):
+    """The program looks for the task file (the executor's command line, /tmp) to return the
+    stored test output; it must find nothing and score nothing."""
+    task, _ = files
+    thief = HOSTILE / "task_file_via_cmdline.py"
+    result = CliRunner().invoke(app, ["exec", task, str(thief), "--json"])
+    record = json.loads(result.stdout)[0]
+    assert record["test_correct"] is False and record["test_outputs"] == [None]
+    assert record["error"] in ("PermissionError", "FileNotFoundError", "ValueError")
+
+
+def test_one_worker_runs_hostile_then_correct_programs_in_one_slot(files, tmp_path):
+    """--workers 1: the contaminating programs run first in the only slot; the correct program
+    after them still scores."""
+    task, programs = files
+    hostile = [str(HOSTILE / name) for name in ("contaminate_common_and_numpy.py", "poison_numpy.py",
+                                                "contaminate_gc_timers_threads.py", "forged_result_frames.py")]
+    result = CliRunner().invoke(app, ["exec", task, *hostile, programs[0], programs[0], "--json", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    *_, flip1, flip2 = json.loads(result.stdout)
+    for flip in (flip1, flip2):
+        assert flip["error"] is None and flip["train_correct"] is True and flip["test_correct"] is True
+
+
+def test_an_unknown_sandbox_mode_is_a_usage_error(files, monkeypatch):
+    task, programs = files
+    monkeypatch.setenv("ARCFARM_SANDBOX", "nonsense")
+    result = CliRunner().invoke(app, ["exec", task, programs[0], "--json"])
+    assert result.exit_code == 2 and "ARCFARM_SANDBOX" in result.output
 
 
 @pytest.mark.parametrize("content, needle", [(None, "cannot read"), ("{not json", "not valid JSON"),

@@ -1,5 +1,6 @@
 """Normal behaviour of the sandbox executor: per-grid errors, ordering, syntax errors, missing
-transform, timeouts, pool reuse, output validation and BARC's seeding."""
+transform, timeouts, pool reuse, output validation, BARC's seeding, and the checks the executor
+makes on the bytes a program's process sends (wire.decode_result)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from arcfarm.sandbox import Executor, ProgramRun, RunResult
 from arcfarm.sandbox.validate import check_output
+from arcfarm.sandbox.wire import WireError, WireResult, decode_result, encode_result
 
 pytestmark = pytest.mark.slow
 
@@ -39,13 +41,17 @@ def test_results_keep_order_across_many_programs(ex):
     assert [int(r.outputs[0][0, 0]) for r in results] == [i % 10 for i in range(50)]
 
 
-def test_pool_is_reused_across_calls(ex):
-    code = "import os\ndef transform(grid):\n    return grid * 0 + os.getpid() % 7\n"
-    pids = set()
+def test_pool_is_reused_across_calls_and_each_program_gets_a_fresh_process(ex):
+    code = "import os\nprint(os.getpid(), os.getppid())\ndef transform(grid):\n    return grid\n"
+    pids, slots = [], set()
     for _ in range(3):
-        pids |= {int(r.outputs[0][0, 0]) for r in ex.run([ProgramRun(code, (A,))] * 6)}
+        for r in ex.run([ProgramRun(code, (A,))] * 6):
+            pid, slot = map(int, r.stdout.split())
+            pids.append(pid)
+            slots.add(slot)
     assert ex.run([]) == []
-    assert len(pids) <= 2 * 2  # two workers (mod 7 may collide, never more than the workers)
+    assert len(set(pids)) == 18  # a process per program
+    assert len(slots) == 2  # from the same two slots every time: the pool was not rebuilt
 
 
 def test_per_grid_error_and_the_program_continues(ex):
@@ -133,3 +139,45 @@ def test_check_output_directly():
     assert check_output(np.full((2, 2), np.nan))[1] == "NaN values"
     assert check_output(np.zeros((0, 3), dtype=int))[1] == "empty side"
     assert check_output([[2 ** 80]])[1] == "values outside 0..9"
+
+
+def _encoded(outputs, errors=None, error=None, message=None, stdout="") -> bytes:
+    errors = errors or [None] * len(outputs)
+    return encode_result(WireResult(error, message, errors, outputs, stdout))
+
+
+def test_decode_result_rebuilds_and_checks_every_field():
+    good = _encoded([np.array([[1, 2], [3, 9]]), None], [None, "ValueError"], None, "boom", "out")
+    wire = decode_result(good, 2, 100)
+    assert wire.outputs[0].tolist() == [[1, 2], [3, 9]] and wire.outputs[0].dtype == np.int64
+    assert wire.outputs[1] is None and wire.grid_errors == [None, "ValueError"]
+    assert wire.error == "ValueError" and wire.message == "boom" and wire.stdout == "out"
+    bad_cells = good.replace(bytes([1, 2, 3, 9]), bytes([1, 2, 3, 11]))
+    too_big = _encoded([np.zeros((2, 2), dtype=np.uint8)]).replace(b"\x00\x01\x02\x02", b"\x00\x01\x1f\x02")
+    cases = {"grids outside 0..9": bad_cells, "wrong grid count": _encoded([None]),
+             "trailing bytes": good + b"x", "truncated": good[:-3], "no header": b"\x00" + good[1:],
+             "side 31": too_big, "unknown dtype": good.replace(b"\x00\x01\x02\x02", b"\x00\x07\x02\x02")}
+    for why, data in cases.items():
+        with pytest.raises(WireError):
+            decode_result(data, 2, 100)
+            pytest.fail(why)
+
+
+def test_strings_from_a_program_are_capped():
+    data = _encoded([None], ["E" * 500], "E" * 500, "m" * 5000, "s" * 50_000)
+    wire = decode_result(data, 1, 1000)
+    assert len(wire.error) == 100 and len(wire.message) == 2000 and len(wire.stdout) == 1000
+
+
+def test_a_forged_result_can_only_spoil_the_programs_own_result(ex):
+    forge = ("import os, struct\n"
+             "def transform(grid):\n"
+             "    for fd in range(3, 100):\n"
+             "        try:\n"
+             "            os.write(fd, b'AFR1' + struct.pack('!H', 1) + bytes([0, 1, 1, 1, 11]) + b'\\xff' * 12)\n"
+             "        except OSError:\n"
+             "            pass\n"
+             "    os._exit(0)\n")
+    forged, honest = ex.run([ProgramRun(forge, (A,)), ProgramRun("def transform(grid):\n    return grid\n", (A,))])
+    assert forged.error == "killed" and "invalid result" in forged.message
+    assert honest.ok and honest.outputs[0].tolist() == A.tolist()

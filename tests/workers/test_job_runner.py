@@ -89,6 +89,8 @@ def test_resumes_from_the_last_committed_epoch_and_adapter(new_job, session_fact
     assert run_job(job_id, **kw) == "done"
     job = _job(session_factory, job_id)
     assert (job["status"], job["resumed_from_epoch"], job["delivery_count"]) == ("done", 1, 2)
+    assert job["sandbox"] == solvers.solver.executor.isolation.summary()
+    assert job["sandbox"].startswith("strict: ")
     assert [_count(session_factory, t, job_id) for t in ("epochs", "predictions", "adapters", "attempts")] \
         == [3, 6, 2, 1]
     assert _epoch0(session_factory, job_id) == first  # replayed, not sampled again

@@ -1,4 +1,4 @@
-# expect: SandboxViolation
+# expect: ok
 import sys
 
 

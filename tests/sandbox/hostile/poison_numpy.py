@@ -1,4 +1,4 @@
-# expect: ok
+# expect: ok|killed
 import builtins
 import random
 

@@ -1,4 +1,4 @@
-# expect: SandboxViolation
+# expect: PermissionError|FileNotFoundError
 def transform(grid):
     print(open("/work/main/.env").read())
     return grid

@@ -1,4 +1,4 @@
-# expect: SandboxViolation
+# expect: ok
 def transform(grid):
     try:
         raise ValueError

@@ -1,4 +1,4 @@
-# expect: SandboxViolation
+# expect: PermissionError|FileNotFoundError
 import os
 
 

@@ -1,4 +1,4 @@
-# expect: SandboxViolation
+# expect: PermissionError
 def transform(grid):
     with open("/tmp/arcfarm-hostile-write.txt", "w") as f:
         f.write("pwned")

@@ -1,0 +1,15 @@
+# expect: ok|timeout|OSError
+# Leave a directory tree thousands of levels deep (and some read-only dirs) in the temp dir, so
+# that emptying it (recursive removal, path lengths) fails: the next program must still get a
+# clean, empty temp dir, and the slot must live on.
+import os
+
+
+def transform(grid):
+    os.mkdir("ro")
+    open("ro/file", "w").close()
+    os.chmod("ro", 0o500)
+    for _ in range(20_000):
+        os.mkdir("d")
+        os.chdir("d")
+    return grid

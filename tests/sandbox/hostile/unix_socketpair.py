@@ -1,0 +1,7 @@
+# expect: PermissionError|OSError
+import _socket
+
+
+def transform(grid):
+    a, b = _socket.socketpair()
+    return grid
