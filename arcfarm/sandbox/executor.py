@@ -38,8 +38,15 @@ from arcfarm.sandbox.errors import KILLED, TIMEOUT, SandboxUnavailable
 from arcfarm.sandbox.forkserver import ForkServer
 from arcfarm.sandbox.interface import ProgramRun, RunResult
 from arcfarm.sandbox.layers import Isolation
-from arcfarm.sandbox.wire import (MAX_RESULT_BYTES, WireError, decode_result, decode_status, frame,
-                                  read_frame, encode_request)
+from arcfarm.sandbox.wire import (
+    MAX_RESULT_BYTES,
+    WireError,
+    decode_result,
+    decode_status,
+    encode_request,
+    frame,
+    read_frame,
+)
 
 DEFAULT_COMMON = str(Path(__file__).resolve().parents[1] / "arc" / "common.py")
 F_SETPIPE_SZ = 1031

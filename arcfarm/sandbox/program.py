@@ -21,8 +21,16 @@ import sys
 import numpy as np
 
 from arcfarm.sandbox.capture import CappedText
-from arcfarm.sandbox.errors import (INVALID_OUTPUT, MEMORY, NO_TRANSFORM, SYNTAX, TIMEOUT,
-                                    SoftTimeout, classify, describe)
+from arcfarm.sandbox.errors import (
+    INVALID_OUTPUT,
+    MEMORY,
+    NO_TRANSFORM,
+    SYNTAX,
+    TIMEOUT,
+    SoftTimeout,
+    classify,
+    describe,
+)
 from arcfarm.sandbox.validate import check_output
 from arcfarm.sandbox.wire import WireResult
 

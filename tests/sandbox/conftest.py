@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 
 import pytest
-
 from sandbox_kit import ENV_SECRETS, MARKER, PLANTED, PROTECTED, SOLUTION_SECRET, canary_files
 
 

@@ -10,10 +10,19 @@ import os
 
 import numpy as np
 import pytest
+from sandbox_kit import (
+    GRIDS,
+    HOSTILE,
+    MARKER,
+    PRISTINE_CHECK,
+    PRISTINE_OUTPUT,
+    PROTECTED,
+    SOLUTION_SECRET,
+    canary_files,
+    expected,
+)
 
 from arcfarm.sandbox import Executor, ProgramRun
-from sandbox_kit import (GRIDS, HOSTILE, MARKER, PRISTINE_CHECK, PRISTINE_OUTPUT, PROTECTED,
-                                    SOLUTION_SECRET, canary_files, expected)
 
 pytestmark = pytest.mark.slow
 CORRECT_RUNS_AFTER_EACH = 50

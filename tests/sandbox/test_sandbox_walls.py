@@ -9,9 +9,9 @@ import threading
 
 import numpy as np
 import pytest
+from sandbox_kit import MARKER
 
 from arcfarm.sandbox import Executor, ProgramRun
-from sandbox_kit import MARKER
 
 pytestmark = pytest.mark.slow
 GRID = (np.array([[1]]),)
