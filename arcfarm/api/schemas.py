@@ -173,6 +173,7 @@ class JobRow(BaseModel):
     error: str | None
     seconds: float | None
     expected_cost: float | None
+    sandbox: str | None  # isolation level the job's programs ran under
 
 
 class AttemptRow(BaseModel):

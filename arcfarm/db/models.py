@@ -95,7 +95,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     seconds: Mapped[float | None]
     expected_cost: Mapped[float | None]
-    sandbox: Mapped[str | None] = mapped_column(sa.String(200))  # isolation in force (0003)
+    sandbox: Mapped[str | None] = mapped_column(sa.String(200))  # isolation in force (0004)
 
 
 class Epoch(Base):
