@@ -12,9 +12,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from arcfarm.api.deps import require_token
+from arcfarm.api.deps import describe_errors, require_token
 from arcfarm.api.routes import health, runs
 from arcfarm.arc.grids import TaskError
 from arcfarm.db.connection import make_db_engine, make_session_factory
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router, dependencies=[Depends(require_token)])
     app.add_exception_handler(TaskError, _unprocessable)
     app.add_exception_handler(ConfigError, _unprocessable)
+    app.add_exception_handler(RequestValidationError, _bad_parameters)
     return app
 
 
@@ -58,3 +60,9 @@ def _job_queue(settings: Settings) -> JobQueue:
 async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:
     """Bad task data or config: the message names the task (or key) and the field."""
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": str(exc)})
+
+
+async def _bad_parameters(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Path and query parameters out of range: one line naming each, like a bad body."""
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                        content={"detail": describe_errors(exc.errors())})

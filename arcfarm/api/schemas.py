@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from arcfarm.db.status import JobStatus, RunStatus
+from arcfarm.jobs.submit import MAX_TASKS_PER_RUN
 
 Grid = list[list[int]]
 # isoformat(), as the API wrote timestamps before it declared them ("+00:00", not pydantic's "Z").
@@ -31,7 +32,7 @@ class RunCreate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     dataset: str | None = None
     task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=1)
-    limit: int | None = Field(None, ge=1)
+    limit: int | None = Field(None, ge=1, le=MAX_TASKS_PER_RUN)
     tasks: dict[str, Any] | None = None
     config: str = Field(min_length=1)
     overrides: dict[str, Any] = Field(default_factory=dict)

@@ -107,10 +107,19 @@ def _expected_cost(task_json: dict[str, Any]) -> float:
 
 # --- enqueue -------------------------------------------------------------------------------------
 
+# Rows per statement: far below PostgreSQL's 65,535 bind parameters for any table here.
+CHUNK_ROWS = 1000
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _task_rows(session: Session, dataset: str,
                tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> list[tuple[int, dict[str, Any]]]:
     """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows and the
-    solutions not stored yet: a few multi-row statements, however many tasks."""
+    solutions not stored yet: a few multi-row statements per CHUNK_ROWS tasks."""
     rows = []
     for task, solutions in tasks:
         if solutions is not None and len(solutions) != len(task.test_inputs):
@@ -118,24 +127,28 @@ def _task_rows(session: Session, dataset: str,
                              f"{len(task.test_inputs)} test inputs")
         rows.append(dict(dataset=dataset, task_id=task.id, content_hash=task.content_hash(),
                          task_json=task.to_json()))
-    def stored() -> dict[tuple[str, str], int]:
+
+    def stored(chunk: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
         found = session.execute(sa.select(TaskRow.id, TaskRow.task_id, TaskRow.content_hash)
                                 .where(TaskRow.dataset == dataset,
-                                       TaskRow.task_id.in_([r["task_id"] for r in rows]))).all()
+                                       TaskRow.task_id.in_([r["task_id"] for r in chunk]))).all()
         return {(task_id, content_hash): id_ for id_, task_id, content_hash in found}
 
-    pk = stored()
-    new = [r for r in rows if (r["task_id"], r["content_hash"]) not in pk]
-    if new:  # tasks seen before (the same dataset again) are not sent to the database again
-        identity = ["dataset", "task_id", "content_hash"]
-        session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
-        pk = stored()
+    pk: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(rows):
+        known = stored(chunk)
+        new = [r for r in chunk if (r["task_id"], r["content_hash"]) not in known]
+        if new:  # tasks seen before (the same dataset again) are not sent to the database again
+            identity = ["dataset", "task_id", "content_hash"]
+            session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
+            known = stored(chunk)
+        pk.update(known)
     keys = [pk[(r["task_id"], r["content_hash"])] for r in rows]
     solution_rows = [dict(task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
                      for key, (_, solutions) in zip(keys, tasks) if solutions is not None]
-    if solution_rows:
+    for chunk in _chunks(solution_rows):
         session.execute(_insert(session, Solution).on_conflict_do_nothing(index_elements=["task_pk"]),
-                        solution_rows)
+                        chunk)
     return [(key, r["task_json"]) for key, r in zip(keys, rows)]
 
 
@@ -157,8 +170,9 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
             jobs = [dict(run_id=run.id, task_pk=task_pk, status=JobStatus.QUEUED, queued_at=now,
                          expected_cost=_expected_cost(task_json))
                     for task_pk, task_json in _task_rows(session, dataset, tasks)]
-            session.execute(_insert(session, Job).on_conflict_do_nothing(
-                index_elements=["run_id", "task_pk"]), jobs)
+            for chunk in _chunks(jobs):
+                session.execute(_insert(session, Job).on_conflict_do_nothing(
+                    index_elements=["run_id", "task_pk"]), chunk)
     return run.id
 
 

@@ -20,7 +20,8 @@ class ConfigError(ValueError):
 
 
 class RunConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: "inf" or NaN would be stored as JSON that PostgreSQL refuses, and mean nothing.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # model and engine
     model: str = "builtin:tiny"

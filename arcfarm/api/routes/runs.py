@@ -10,9 +10,9 @@ Unknown runs are 404.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy.orm import Session
 
 from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
@@ -28,6 +28,7 @@ from arcfarm.api.schemas import (
 )
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
+from arcfarm.arc.untrusted import text_problem
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
@@ -35,6 +36,13 @@ from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+# runs.id is a 32-bit INTEGER on PostgreSQL: no run has a larger id, and a larger one is a 422
+# rather than an overflow in the database driver (PostgreSQL's or SQLite's).
+MAX_ID = 2**31 - 1
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="a run id")]
+MAX_LIST = 1000  # GET /runs returns at most this many runs (the newest first)
 
 
 _RUN_CREATE_BODY = {"requestBody": {"required": True, "content": {
@@ -62,12 +70,13 @@ def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
 
 
 @router.get("", response_model=list[RunSummary])
-def list_runs(session: SessionDep, limit: int = 100) -> list[RunSummary]:
+def list_runs(session: SessionDep,
+              limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100) -> list[RunSummary]:
     return [RunSummary(**row) for row in reads.list_runs(session=session, limit=limit)]
 
 
 @router.get("/{run_id}", response_model=RunProgress)
-def get_run(run_id: int, session: SessionDep) -> RunProgress:
+def get_run(run_id: RunId, session: SessionDep) -> RunProgress:
     progress = reads.run_progress(session=session, run_id=run_id)
     if progress is None:
         raise _not_found(run_id)
@@ -75,13 +84,17 @@ def get_run(run_id: int, session: SessionDep) -> RunProgress:
 
 
 @router.get("/{run_id}/tasks", response_model=list[TaskResult])
-def get_run_tasks(run_id: int, session: SessionDep) -> list[TaskResult]:
+def get_run_tasks(run_id: RunId, session: SessionDep) -> list[TaskResult]:
     _check_run(session, run_id)
     return [TaskResult(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
 
 
 @router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
-def get_run_task(run_id: int, task_id: str, session: SessionDep) -> TaskDetail:
+def get_run_task(run_id: RunId, task_id: Annotated[str, Path(max_length=200)],
+                 session: SessionDep) -> TaskDetail:
+    problem = text_problem(task_id)
+    if problem is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"task id: {problem}")
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no task {task_id!r}")
@@ -89,13 +102,13 @@ def get_run_task(run_id: int, task_id: str, session: SessionDep) -> TaskDetail:
 
 
 @router.get("/{run_id}/submission", response_model=Submission)
-def get_submission(run_id: int, session: SessionDep) -> Submission:
+def get_submission(run_id: RunId, session: SessionDep) -> Submission:
     _check_run(session, run_id)
     return reads.submission(session=session, run_id=run_id)
 
 
 @router.post("/{run_id}/cancel", response_model=Cancelled)
-def cancel_run(run_id: int, session: SessionDep) -> Cancelled:
+def cancel_run(run_id: RunId, session: SessionDep) -> Cancelled:
     _check_run(session, run_id)
     return Cancelled(run_id=run_id, cancelled_jobs=writes.cancel_run(session=session, run_id=run_id))
 
