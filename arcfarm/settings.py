@@ -26,7 +26,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "ARCFARM_"
 
@@ -51,6 +51,14 @@ class Settings(BaseModel):
     db_retry_s: float = Field(60.0, ge=0)
     max_body_mb: float = Field(20.0, gt=0)
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
+
+    @field_validator("api_token")
+    @classmethod
+    def _blank_token_is_none(cls, token: str | None) -> str | None:
+        """A token of spaces is no token: it must not pass the checks that want one."""
+        if token is None:
+            return None
+        return token.strip() or None
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

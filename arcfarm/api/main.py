@@ -2,6 +2,9 @@
 
     uvicorn --factory arcfarm.api.main:create_app --port 8000
 
+Without ARCFARM_API_TOKEN the app answers loopback clients only (arcfarm.api.loopback), whatever
+host the server listens on.
+
 Settings are read when the app is built, never at import. In embedded mode (no database or
 broker URL) the SQLite database is migrated here and jobs run in a thread of this process
 (arcfarm.workers.embedded, imported only then); otherwise jobs go to the broker as Celery
@@ -16,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from arcfarm.api.deps import describe_errors, require_token
+from arcfarm.api.loopback import LoopbackOnly
 from arcfarm.api.routes import health, runs
 from arcfarm.arc.grids import TaskError
 from arcfarm.db.connection import make_db_engine, make_session_factory
@@ -46,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(TaskError, _unprocessable)
     app.add_exception_handler(ConfigError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
+    if settings.api_token is None:  # here, not in `arcfarm api`: uvicorn --factory skips that
+        app.add_middleware(LoopbackOnly)
     return app
 
 

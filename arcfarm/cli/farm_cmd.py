@@ -26,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from arcfarm.api.loopback import is_loopback
 from arcfarm.arc.grids import TaskError
 from arcfarm.cli.main import app
 from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
@@ -107,18 +108,6 @@ def db_grant_reader(name: str = typer.Argument(..., help="Role to create or upda
     finally:
         engine.dispose()
     typer.echo(f"role {name}: SELECT on {', '.join(VIEWS)}; nothing else")
-
-
-def is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1; anything else (0.0.0.0 included) is reachable from outside."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()

@@ -32,7 +32,7 @@ from arcfarm.arc.untrusted import text_problem
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
-from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
+from arcfarm.learn.config import CONFIG_DIR, ConfigError, bundled_configs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -134,11 +134,13 @@ def _named_dataset(body: RunCreate) -> tuple[str, submit.TaskList]:
 
 
 def _bundled_config(name: str) -> str:
-    path = resolve_config_path(name).resolve()
-    if not path.is_relative_to(CONFIG_DIR.resolve()):
-        raise ConfigError(f"config {name!r}: the API takes bundled configs only "
-                          f"(files under {CONFIG_DIR.name}/)")
-    return str(path)
+    """The path of a bundled config; any other name, path or not, gets the same answer (the API
+    must not tell whether a file exists on the server)."""
+    stem = name.removesuffix(".yaml")
+    if stem not in bundled_configs():
+        raise ConfigError(f"config {name!r}: not a bundled config; the API takes "
+                          f"{', '.join(bundled_configs())}")
+    return str(CONFIG_DIR / f"{stem}.yaml")
 
 
 def _check_run(session: Session, run_id: int) -> None:
