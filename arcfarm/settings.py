@@ -13,6 +13,9 @@
     ARCFARM_RECONCILE_S          seconds between a worker's reconcile passes (default 60; 0 = never)
     ARCFARM_DB_RETRY_S           how long a worker retries a database that went away (default 60)
     ARCFARM_MAX_BODY_MB          the largest request body the API accepts (default 20)
+    ARCFARM_API_POLICY           a YAML file: which config keys API runs may override, in which
+                                 ranges, and which models they may load (arcfarm.api.policy)
+    ARCFARM_API_MODELS           comma-separated models the API may load, besides the policy's
     ARCFARM_FAULT_HOOK           tests only: `module:function`, called as f(solver, claim) before
                                  every job a worker runs (to inject faults into real workers)
 
@@ -50,6 +53,8 @@ class Settings(BaseModel):
     reconcile_s: float = Field(60.0, ge=0)
     db_retry_s: float = Field(60.0, ge=0)
     max_body_mb: float = Field(20.0, gt=0)
+    api_policy: Path | None = None
+    api_models: str | None = None
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
 
     @field_validator("api_token")

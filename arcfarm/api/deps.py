@@ -14,6 +14,7 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from arcfarm.api.policy import ApiPolicy
 from arcfarm.api.schemas import RunCreate
 from arcfarm.arc.untrusted import UntrustedInputError, check_json_tree, too_deep_message
 from arcfarm.jobs.queue import JobQueue
@@ -31,6 +32,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_queue(request: Request) -> JobQueue:
     return request.app.state.queue
+
+
+def get_policy(request: Request) -> ApiPolicy:
+    return request.app.state.policy
 
 
 def require_token(settings: Annotated[Settings, Depends(get_settings)],
@@ -109,4 +114,5 @@ def describe_errors(errors: Sequence[Any]) -> str:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+PolicyDep = Annotated[ApiPolicy, Depends(get_policy)]
 RunCreateDep = Annotated[RunCreate, Depends(run_create_body)]

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from arcfarm.api.deps import describe_errors, require_token
 from arcfarm.api.loopback import LoopbackOnly
+from arcfarm.api.policy import load_policy
 from arcfarm.api.routes import health, runs
 from arcfarm.arc.grids import TaskError
 from arcfarm.db.connection import make_db_engine, make_session_factory
@@ -31,6 +32,7 @@ from arcfarm.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    policy = load_policy(settings)  # a bad policy file stops the API here, not at the first run
     if settings.embedded:
         upgrade_embedded(settings)
     engine = make_db_engine(settings.db_url)
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="arcfarm", lifespan=lifespan)
     app.state.settings = settings
+    app.state.policy = policy
     app.state.session_factory = make_session_factory(engine)
     app.state.queue = _job_queue(settings)
     app.include_router(health.router)

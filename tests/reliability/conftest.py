@@ -63,8 +63,9 @@ def rel_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rel_env(rel_pg_url, rel_redis_url, rel_home) -> dict[str, str]:
-    return farm_env(rel_pg_url, rel_redis_url, rel_home)
+def rel_env(rel_pg_url, rel_redis_url, rel_home, tiny_model_dir) -> dict[str, str]:
+    # The API loads only approved models: the tests' tiny model is approved like an operator would.
+    return farm_env(rel_pg_url, rel_redis_url, rel_home, ARCFARM_API_MODELS=str(tiny_model_dir))
 
 
 @pytest.fixture(scope="session")

@@ -292,3 +292,75 @@ def test_cli_refuses_unstorable_input(case, tmp_path, rel_env, rel_session_facto
     for word in words:
         assert word in text, text
     assert row_counts(rel_session_factory) == before
+
+
+# --- issue 20 item 1: bounded overrides, and the API's narrower policy ----------------------------
+
+# name: (overrides, words the message must contain); 422 on PostgreSQL and SQLite
+BAD_OVERRIDES = {
+    # the requests of the issue: past RunConfig's ceilings, which bind the CLI too
+    "exec_workers 100000": ({"exec_workers": 100_000}, ["exec_workers", "256"]),
+    "exec_memory_mb 1e11": ({"exec_memory_mb": 1e11}, ["exec_memory_mb", "65536"]),
+    "exec_timeout_s 1e308": ({"exec_timeout_s": 1e308}, ["exec_timeout_s", "600"]),
+    "initial_predictions 1e12": ({"initial_predictions": 1e12}, ["initial_predictions", "100000"]),
+    "max_new_tokens 1e9": ({"max_new_tokens": 10**9}, ["max_new_tokens", "131072"]),
+    "max_seq_len 1e12": ({"max_seq_len": 10**12}, ["max_seq_len", "131072"]),
+    "learning_rate 1e308": ({"learning_rate": 1e308}, ["learning_rate", "1"]),
+    "seed 10**30": ({"seed": 10**30}, ["seed"]),
+    "model /etc": ({"model": "/etc"}, ["'model'", "'/etc'", "not a model the API may load"]),
+    "model an unknown hub id": ({"model": "someone/unknown-repo"},
+                                ["'someone/unknown-repo'", "not a model the API may load"]),
+    "model a path out of the repo": ({"model": "models/../../etc"}, ["not a model the API may load"]),
+    "model 600 characters": ({"model": "m" * 600}, ["model", "500"]),
+    # within RunConfig's ceilings, past the API's default policy
+    "exec_workers 9": ({"exec_workers": 9}, ["exec_workers", "outside the API's range 0..8"]),
+    "exec_workers '100' as a string": ({"exec_workers": "100"}, ["exec_workers", "0..8"]),
+    "exec_timeout_s 60": ({"exec_timeout_s": 60}, ["exec_timeout_s", "0.1..10"]),
+    "max_epochs 50": ({"max_epochs": 50}, ["max_epochs", "0..16"]),
+    "learning_rate 0.5": ({"learning_rate": 0.5}, ["learning_rate", "0..0.01"]),
+    "device": ({"device": "cuda:7"}, ["'device'", "may not override"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OVERRIDES))
+def test_overrides_past_the_bounds_or_the_policy_are_422(case, any_api):
+    client, session_factory = any_api
+    values, words = BAD_OVERRIDES[case]
+    before = row_counts(session_factory)
+    r = client.post("/runs", json=_body(overrides=values))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    for word in words:
+        assert word in detail, detail
+    assert row_counts(session_factory) == before
+
+
+@pytest.mark.parametrize("values", [{"exec_workers": 8, "max_epochs": 16},
+                                    {"model": "models/toy"}, {"model": "./models/../models/toy"},
+                                    {"model": "builtin:tiny", "learning_rate": 0.01}])
+def test_overrides_inside_the_policy_are_accepted(values, rel_client):
+    r = rel_client.post("/runs", json=_body(name="in-policy", overrides=values))
+    assert r.status_code == 201, r.text
+    rel_client.post(f"/runs/{r.json()['run_id']}/cancel")
+
+
+CLI_BAD_BOUNDS = {
+    "exec_workers=100000": ["exec_workers", "256"],
+    "max_seq_len=1000000000000": ["max_seq_len", "131072"],
+    "learning_rate=1e308": ["learning_rate"],
+    "exec_memory_mb=100000000000": ["exec_memory_mb", "65536"],
+}
+
+
+@pytest.mark.parametrize("setting", list(CLI_BAD_BOUNDS))
+def test_cli_keeps_runconfig_ceilings(setting, tmp_path, rel_env, rel_session_factory):
+    (tmp_path / "flip.json").write_text(json.dumps(FLIP))
+    before = row_counts(rel_session_factory)
+    result = CliRunner().invoke(app, ["submit", "--config", "tiny-cpu", "--queue", QUEUE,
+                                      "--tasks", str(tmp_path / "flip.json"), "--set", setting],
+                                env=rel_env)
+    assert result.exit_code == 2, result.output
+    text = " ".join((result.output + getattr(result, "stderr", "")).split())
+    for word in CLI_BAD_BOUNDS[setting]:
+        assert word in text, text
+    assert row_counts(rel_session_factory) == before

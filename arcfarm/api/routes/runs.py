@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy.orm import Session
 
-from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
+from arcfarm.api.deps import PolicyDep, QueueDep, RunCreateDep, SessionDep, SettingsDep
 from arcfarm.api.schemas import (
     Cancelled,
     RunCreate,
@@ -52,12 +52,13 @@ _RUN_CREATE_BODY = {"requestBody": {"required": True, "content": {
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RunCreated,
              openapi_extra=_RUN_CREATE_BODY)
 def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
-               settings: SettingsDep) -> RunCreated:
+               settings: SettingsDep, policy: PolicyDep) -> RunCreated:
     if body.dataset is not None:
         dataset, tasks = _named_dataset(body)
     else:
         dataset, tasks = "inline", submit.tasks_from_json(body.tasks)
     config = submit.build_config(_bundled_config(body.config), overrides=body.overrides)
+    policy.check(body.overrides, config)  # the operator's keys, ranges and models
     run_id = submit.create_run(session=session, settings=settings,
                                name=body.name or dataset, dataset=dataset, tasks=tasks,
                                config=config, queue=body.queue, priority=body.priority)
