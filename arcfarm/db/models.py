@@ -1,8 +1,9 @@
 """SQLAlchemy 2 models of the farm's tables (the schema itself is created by migrations/).
 
 One run has one job per task; a job owns its epochs, predictions, adapters and attempts.
-Tasks are shared between runs (deduplicated by dataset, ARC id and content hash); their test
-outputs live in `solutions`, a separate table so a reader role can be denied it.
+Tasks are shared between runs (deduplicated by dataset, ARC id and content hash, without their
+test outputs); the test outputs live in `solutions`, one row per run that supplied them, a
+separate table so a reader role can be denied it.
 Timestamps are UTC and written by Python (`utcnow`) so SQLite and PostgreSQL agree.
 """
 from __future__ import annotations
@@ -63,9 +64,15 @@ class TaskRow(Base):
 
 
 class Solution(Base):
-    __tablename__ = "solutions"
+    """The test outputs one run supplied for one task (0005): a run is scored only against its own.
+    run_id is NULL only for rows kept from before 0005 whose task no run used."""
 
-    task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    __tablename__ = "solutions"
+    __table_args__ = (sa.UniqueConstraint("run_id", "task_pk", name="uq_solutions_run_task"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"))
+    task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     test_outputs: Mapped[list[Any]]
 
 

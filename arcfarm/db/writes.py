@@ -5,8 +5,8 @@ idempotent, because Celery delivers at least once: a redelivered or resumed job 
 epoch with the same (job, epoch) and (job, sample_index) keys, which INSERT ... ON CONFLICT turns
 into no-ops or updates in place, never into duplicate rows (predictions on PostgreSQL: the stored
 ones are left out under the job's row lock and the rest go in with COPY). Correctness (`test_correct`,
-`attempts.correct`) is computed here from the solutions table, never by the worker, which
-never sees test outputs.
+`attempts.correct`) is computed here from the solutions the job's own run supplied, never by
+the worker, which never sees test outputs, and never from another run's.
 """
 from __future__ import annotations
 
@@ -118,8 +118,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[A
 
 def _task_rows(session: Session, dataset: str,
                tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> list[tuple[int, dict[str, Any]]]:
-    """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows and the
-    solutions not stored yet: a few multi-row statements per CHUNK_ROWS tasks."""
+    """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows not stored
+    yet: a few multi-row statements per CHUNK_ROWS tasks."""
     rows = []
     for task, solutions in tasks:
         if solutions is not None and len(solutions) != len(task.test_inputs):
@@ -143,13 +143,16 @@ def _task_rows(session: Session, dataset: str,
             session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
             known = stored(chunk)
         pk.update(known)
-    keys = [pk[(r["task_id"], r["content_hash"])] for r in rows]
-    solution_rows = [dict(task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
-                     for key, (_, solutions) in zip(keys, tasks) if solutions is not None]
-    for chunk in _chunks(solution_rows):
-        session.execute(_insert(session, Solution).on_conflict_do_nothing(index_elements=["task_pk"]),
-                        chunk)
-    return [(key, r["task_json"]) for key, r in zip(keys, rows)]
+    return [(pk[(r["task_id"], r["content_hash"])], r["task_json"]) for r in rows]
+
+
+def _insert_solutions(session: Session, run_id: int, task_pks: Sequence[int],
+                      tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> None:
+    """The run's own solutions, one row per task it gave test outputs for (a new run: no conflict)."""
+    rows = [dict(run_id=run_id, task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
+            for key, (_, solutions) in zip(task_pks, tasks) if solutions is not None]
+    for chunk in _chunks(rows):
+        session.execute(_insert(session, Solution), chunk)
 
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
@@ -167,9 +170,11 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
         session.flush()
         if tasks:
             now = utcnow()
+            stored = _task_rows(session, dataset, tasks)
+            _insert_solutions(session, run.id, [task_pk for task_pk, _ in stored], tasks)
             jobs = [dict(run_id=run.id, task_pk=task_pk, status=JobStatus.QUEUED, queued_at=now,
                          expected_cost=_expected_cost(task_json))
-                    for task_pk, task_json in _task_rows(session, dataset, tasks)]
+                    for task_pk, task_json in stored]
             for chunk in _chunks(jobs):
                 session.execute(_insert(session, Job).on_conflict_do_nothing(
                     index_elements=["run_id", "task_pk"]), chunk)
@@ -227,9 +232,11 @@ def _fresh(heartbeat_at: Any, stale_after_s: float) -> bool:
 
 
 def _job_solutions(session: Session, job_id: int, lock: bool = False) -> list[list[list[int]]] | None:
-    """The job's solutions; with `lock` (PostgreSQL only) the job row is also locked until commit."""
+    """The solutions the job's own run supplied (None without them: never another run's);
+    with `lock` (PostgreSQL only) the job row is also locked until commit."""
     stmt = (sa.select(Solution.test_outputs).select_from(Job)
-            .join(Solution, Solution.task_pk == Job.task_pk, isouter=True).where(Job.id == job_id))
+            .join(Solution, (Solution.task_pk == Job.task_pk) & (Solution.run_id == Job.run_id),
+                  isouter=True).where(Job.id == job_id))
     if lock and session.get_bind().dialect.name == "postgresql":
         # FOR NO KEY UPDATE: what the UPDATE of jobs at the end of record_epoch takes anyway,
         # taken first so two deliveries of one job record their epochs one after the other.

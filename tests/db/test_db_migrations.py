@@ -2,6 +2,7 @@
 agree with the SQLAlchemy models, and carry stored values through a migration and back."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,55 @@ def test_failed_deliveries_rename_and_run_error_drop_go_both_ways(empty_url):
     assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2
     assert "error" in _columns(empty_url, "runs")
     assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = make_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+    finally:
+        engine.dispose()
+
+
+def _outputs(value):
+    return value if isinstance(value, list) else json.loads(value)  # SQLite hands back text
+
+
+def test_solutions_per_run_keeps_every_row_up_and_down(empty_url):
+    """Before: one row per task. After: a row per run with a job on the task (what it was scored
+    against), a row with no run for a task no run uses. Down again: the same rows as before."""
+    this, before = _revision("solutions_per_run")
+    migrate.upgrade(empty_url, before)
+    for sql in (
+        "INSERT INTO runs (name, config, model, code_version, dataset) VALUES ('a', '{}', 'm', 'v', 'd')",
+        "INSERT INTO runs (name, config, model, code_version, dataset) VALUES ('b', '{}', 'm', 'v', 'd')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't1', 'h', '{}')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't2', 'h', '{}')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't3', 'h', '{}')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (1, '[[[1]]]')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (2, '[[[2]]]')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (3, '[[[3]]]')",  # no job: an orphan
+        "INSERT INTO jobs (run_id, task_pk) VALUES (1, 1)",
+        "INSERT INTO jobs (run_id, task_pk) VALUES (2, 1)",
+        "INSERT INTO jobs (run_id, task_pk) VALUES (2, 2)",
+    ):
+        _one_job(empty_url, sql + " RETURNING 1")
+    old = sorted((t, _outputs(o)) for t, o in _rows(empty_url, "SELECT task_pk, test_outputs FROM solutions"))
+
+    migrate.upgrade(empty_url, this)
+    new = sorted(((r, t, _outputs(o)) for r, t, o in _rows(
+        empty_url, "SELECT run_id, task_pk, test_outputs FROM solutions")), key=str)
+    assert new == sorted([(1, 1, [[[1]]]), (2, 1, [[[1]]]), (2, 2, [[[2]]]), (None, 3, [[[3]]])], key=str)
+    assert {"id", "run_id", "task_pk", "test_outputs"} == _columns(empty_url, "solutions")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary WHERE run_id = 2") == 2
+    # a new run's own row is inserted beside the old ones (the id sequence carries on)
+    _one_job(empty_url, "INSERT INTO solutions (run_id, task_pk, test_outputs) "
+                        "VALUES (1, 2, '[[[7]]]') RETURNING id")
+
+    migrate.downgrade(empty_url, before)
+    back = sorted((t, _outputs(o)) for t, o in _rows(empty_url, "SELECT task_pk, test_outputs FROM solutions"))
+    assert back == old
+    assert _columns(empty_url, "solutions") == {"task_pk", "test_outputs"}
+    migrate.upgrade(empty_url, this)  # and up once more
+    assert len(_rows(empty_url, "SELECT id FROM solutions")) == 4
