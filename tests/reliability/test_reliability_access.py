@@ -3,10 +3,13 @@ a read-only PostgreSQL role that sees the four views and nothing else."""
 from __future__ import annotations
 
 import secrets
+import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+import yaml
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -151,3 +154,42 @@ def test_every_config_that_is_not_bundled_gets_the_same_answer(name, rel_client,
     assert r.json()["detail"].replace(repr(name), "NAME") == \
         "config NAME: not a bundled config; the API takes barc-search-learn, tiny-cpu, toy-cpu"
     assert row_counts(rel_session_factory) == before
+
+
+# --- issue 20 item 3: Flower behind a login --------------------------------------------------------
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yml"
+
+
+def _flower() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())["services"]["flower"]
+
+
+def test_compose_publishes_flower_on_loopback_only():
+    ports = _flower()["ports"]
+    assert ports and all(str(p).startswith("127.0.0.1:") for p in ports), ports
+
+
+def _run_flower_command(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The service's command as its container runs it (compose turns $$ into $), with a stand-in
+    `celery` first on PATH that prints the arguments it was given."""
+    command = [part.replace("$$", "$") for part in _flower()["command"]]
+    fake = tmp_path / "celery"
+    fake.write_text('#!/bin/sh\necho "celery $*"\n')
+    fake.chmod(0o755)
+    return subprocess.run(command, capture_output=True, text=True, timeout=30,
+                          env={"PATH": f"{tmp_path}:/usr/bin:/bin", **env})
+
+
+def test_flower_refuses_to_start_without_basic_auth(tmp_path):
+    assert _flower()["environment"]["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+    for env in ({}, {"FLOWER_BASIC_AUTH": ""}):
+        result = _run_flower_command(tmp_path, env)
+        assert result.returncode == 1 and "celery" not in result.stdout
+        assert "set FLOWER_BASIC_AUTH" in result.stderr
+
+
+def test_flower_starts_with_the_login_from_the_environment(tmp_path):
+    result = _run_flower_command(tmp_path, {"FLOWER_BASIC_AUTH": "admin:pa ss"})
+    assert result.returncode == 0, result.stderr
+    assert "flower --port=5555 --basic-auth=admin:pa ss" in result.stdout
