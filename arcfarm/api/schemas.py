@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from arcfarm.db.status import JobStatus, RunStatus
-from arcfarm.jobs.submit import MAX_TASKS_PER_RUN
+from arcfarm.jobs.limits import MAX_TASKS_PER_RUN
 
 Grid = list[list[int]]
 # isoformat(), as the API wrote timestamps before it declared them ("+00:00", not pydantic's "Z").

@@ -30,6 +30,7 @@ from arcfarm.api.loopback import is_loopback
 from arcfarm.arc.grids import TaskError
 from arcfarm.cli.main import app
 from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
+from arcfarm.jobs.limits import MAX_RUN_ID, MAX_TASKS_PER_RUN
 from arcfarm.learn.config import ConfigError
 from arcfarm.settings import Settings, SettingsError, get_settings
 
@@ -183,7 +184,7 @@ def submit(
     queue: Optional[str] = typer.Option(None, "--queue", "-Q", help="Celery queue of its jobs."),
     priority: int = typer.Option(0, min=0, max=9, help="9 is served first."),
     task_id: list[str] = typer.Option([], "--task", help="Only these task ids (repeatable)."),
-    limit: int = typer.Option(0, min=0, help="At most this many tasks (0 = all)."),
+    limit: int = typer.Option(0, min=0, max=MAX_TASKS_PER_RUN, help="At most this many tasks (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"run_id": ...}.'),
     no_run: bool = typer.Option(False, "--no-run", help="Embedded mode: only queue the jobs."),
 ) -> None:
@@ -256,7 +257,7 @@ def _progress() -> Progress:
 
 
 @app.command()
-def status(run: int = typer.Argument(..., help="Run id."),
+def status(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            watch: bool = typer.Option(False, "--watch", "-w", help="Follow until the run ends."),
            interval: float = typer.Option(2.0, help="Seconds between polls with --watch."),
            as_json: bool = typer.Option(False, "--json", help="Progress as one JSON object.")) -> None:
@@ -311,7 +312,7 @@ def _finished_jobs(progress: dict[str, Any]) -> int:
 
 
 @app.command()
-def export(run: int = typer.Argument(..., help="Run id."),
+def export(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            output: Path = typer.Option(..., "--output", "-o", help="Where to write it.")) -> None:
     """Write a run's submission.json (ARC Prize format; [[0]] where a task has no answer)."""
     from arcfarm.db import reads

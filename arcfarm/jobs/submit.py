@@ -22,16 +22,12 @@ from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.arc.untrusted import check_json_tree, check_text
 from arcfarm.db import reads, writes
 from arcfarm.jobs.broker import DEFAULT_QUEUE
+from arcfarm.jobs.limits import MAX_TASKS_PER_RUN
 from arcfarm.jobs.queue import JobQueue, QueuedJob
 from arcfarm.learn.config import ConfigError, RunConfig, load_config
 from arcfarm.settings import Settings
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]
-
-
-# The most tasks one run (one request, one `arcfarm submit`) may hold: ARC's largest set has
-# 1,000. Rows are written in chunks well below PostgreSQL's 65,535 bind parameters either way.
-MAX_TASKS_PER_RUN = 10_000
 
 
 def _check_task_count(count: int, source: str) -> None:

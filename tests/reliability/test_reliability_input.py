@@ -364,3 +364,15 @@ def test_cli_keeps_runconfig_ceilings(setting, tmp_path, rel_env, rel_session_fa
     for word in CLI_BAD_BOUNDS[setting]:
         assert word in text, text
     assert row_counts(rel_session_factory) == before
+
+
+@pytest.mark.parametrize("args", [["status", str(10**30)], ["status", "0"], ["export", str(2**31)],
+                                  ["submit", "--config", "tiny-cpu", "--dataset",
+                                   "arc-agi-1/training", "--limit", str(10**12)]])
+def test_cli_bounds_run_ids_and_limits(args, rel_env, rel_session_factory):
+    before = row_counts(rel_session_factory)
+    result = CliRunner().invoke(app, args, env=rel_env)
+    assert result.exit_code == 2, result.output
+    text = " ".join((result.output + getattr(result, "stderr", "")).split())
+    assert "Invalid value for" in text and ("'run'" in text or "--limit" in text), text
+    assert row_counts(rel_session_factory) == before

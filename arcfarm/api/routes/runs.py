@@ -32,16 +32,14 @@ from arcfarm.arc.untrusted import text_problem
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
+from arcfarm.jobs.limits import MAX_RUN_ID
 from arcfarm.learn.config import CONFIG_DIR, ConfigError, bundled_configs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-# runs.id is a 32-bit INTEGER on PostgreSQL: no run has a larger id, and a larger one is a 422
-# rather than an overflow in the database driver (PostgreSQL's or SQLite's).
-MAX_ID = 2**31 - 1
-RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="a run id")]
+RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="a run id")]  # 422 past it
 MAX_LIST = 1000  # GET /runs returns at most this many runs (the newest first)
 
 
