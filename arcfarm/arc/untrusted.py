@@ -14,6 +14,7 @@ from arcfarm.arc.grids import TaskError
 
 # A task is 7 levels deep (body, tasks, task, train, pair, grid, row); 32 leaves ample room.
 MAX_JSON_DEPTH = 32
+_SCALARS = {int, float, bool, type(None)}
 
 
 class UntrustedInputError(TaskError):
@@ -65,7 +66,7 @@ def check_json_tree(data: Any, where: str = "body") -> None:
                 check_text(key, f"{key_path} (key)")
                 if isinstance(value, (str, dict, list)):
                     stack.append((value, key_path, depth + 1))
-        else:
+        elif not set(map(type, node)) <= _SCALARS:  # rows of grid cells: one C-level pass
             for i, value in enumerate(node):
                 if isinstance(value, (str, dict, list)):
                     stack.append((value, f"{path}[{i}]", depth + 1))
