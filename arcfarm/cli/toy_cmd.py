@@ -1,6 +1,7 @@
 """`arcfarm toy ...`: synthesize BARC-style tasks, train the toy induction model, evaluate it.
 
     arcfarm toy synth --n 60000 --heldout 200 --seed 0 --out data/toy/train.jsonl --workers 16
+    arcfarm toy synth --family all --n 64 --validation 24 --seed 0 --out data/toy/families
     arcfarm toy train --tasks data/toy/train.jsonl --out models/toy --minutes 10
     arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
     arcfarm toy plot toy-eval.json --out toy-eval.png
@@ -25,13 +26,31 @@ def _err(message: str) -> None:
 
 @toy_app.command()
 def synth(
-    n: int = typer.Option(..., help="Training tasks to write."),
-    out: Path = typer.Option(..., help="Training JSONL; held-out tasks go to OUT.heldout.jsonl."),
+    n: int = typer.Option(..., help="Training tasks to write (with --family: test tasks per family)."),
+    out: Path = typer.Option(..., help="Training JSONL; held-out tasks go to OUT.heldout.jsonl. "
+                                       "With --family: a directory for FAMILY.validation/test.jsonl."),
     heldout: int = typer.Option(200, help="Held-out tasks (unseen compositions)."),
     seed: int = typer.Option(0),
     workers: int = typer.Option(1, help="Generator processes."),
+    family: str = typer.Option("", help="Write a task family instead of training data: in_distribution, "
+                                        "depth4, out_of_range, count_extrapolation, or all."),
+    validation: int = typer.Option(24, help="With --family: validation tasks per family."),
 ) -> None:
     """Write synthetic tasks whose rendered programs were executed and checked."""
+    if family:
+        from arcfarm.toy.families import FAMILIES, write_families
+
+        names = list(FAMILIES) if family == "all" else [family]
+        if any(name not in FAMILIES for name in names):
+            _err(f"error: unknown family {family!r}; choose one of {', '.join(FAMILIES)} or all")
+            raise typer.Exit(2)
+        try:
+            stats = write_families(names, out, validation=validation, test=n, seed=seed, log=_err)
+        except ValueError as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(2)
+        print(json.dumps(stats, indent=2))
+        return
     from arcfarm.toy.synth import synthesize
 
     stats = synthesize(n, out, heldout=heldout, seed=seed, workers=workers, log=_err)
