@@ -132,3 +132,45 @@ def plot_(
     from arcfarm.toy.eval import plot
 
     print(plot(json.loads(result.read_text()), out))
+
+
+@toy_app.command("frames")
+def frames(
+    model: str = typer.Option("models/toy", help="A model directory written by `toy train`."),
+    tasks: Path = typer.Option(Path("data/toy/heldout.jsonl"), help="Synthetic tasks (JSONL of `toy synth`)."),
+    limit: int = typer.Option(4, help="Sample on the first N tasks (0 = skip sampling)."),
+    samples: int = typer.Option(4, help="Programs sampled per frame (9 frames per task)."),
+    likelihood_limit: int = typer.Option(40, help="Score the known program's likelihood on the first N "
+                                                  "tasks (0 = skip)."),
+    seed: int = typer.Option(0),
+    temperature: float = typer.Option(1.0),
+    out: Path = typer.Option(None, "--out", help="Write the result JSON here."),
+) -> None:
+    """Identity frame vs augmented frames: sampled programs' validity and solve rates per frame,
+    and the model's likelihood of the program that solves each frame."""
+    from arcfarm.arc.tasks import parse_task
+    from arcfarm.toy.frame_preference import measure, measure_likelihoods
+    from arcfarm.toy.synth import load_jsonl
+
+    if min(limit, likelihood_limit) < 0 or samples < 1:
+        _err(f"error: --limit and --likelihood-limit must be >= 0 and --samples >= 1, "
+             f"got {limit}, {likelihood_limit} and {samples}")
+        raise typer.Exit(2)
+    try:
+        records = load_jsonl(tasks)
+        chosen = [parse_task(r["id"], r) for r in records[:limit]]
+        if any(r.get("steps") is None for r in records[:likelihood_limit]):
+            raise ValueError(f"{tasks}: the likelihood probe needs synthetic tasks (with their steps)")
+    except (OSError, ValueError, KeyError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2)
+    result: dict = {"tasks_source": str(tasks)}
+    if likelihood_limit:
+        result["likelihood"] = measure_likelihoods(model, records[:likelihood_limit], seed=seed, log=_err)
+    if limit:
+        result["sampling"] = measure(model, chosen, samples=samples, seed=seed, temperature=temperature, log=_err)
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1) + "\n")
+    brief = {k: {key: v[key] for key in ("groups", "identity_minus_augmented")} for k, v in result.items()
+             if isinstance(v, dict)}
+    print(json.dumps(brief, indent=1))
