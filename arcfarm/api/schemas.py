@@ -31,7 +31,8 @@ class RunCreate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     dataset: str | None = None
-    task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=1)
+    task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, min_length=1, max_length=MAX_TASKS_PER_RUN)
     limit: int | None = Field(None, ge=1, le=MAX_TASKS_PER_RUN)
     tasks: dict[str, Any] | None = None
     config: str = Field(min_length=1)
@@ -45,9 +46,11 @@ class RunCreate(BaseModel):
             raise ValueError('give exactly one of "dataset" and "tasks"')
         if self.tasks is not None and (self.task_ids or self.limit):
             raise ValueError('"task_ids" and "limit" select from a "dataset", not from "tasks"')
-        if self.task_ids and len(set(self.task_ids)) != len(self.task_ids):
-            twice = next(t for t in self.task_ids if self.task_ids.count(t) > 1)
-            raise ValueError(f'"task_ids": task {twice!r} is listed twice')
+        seen: set[str] = set()
+        for task_id in self.task_ids or []:  # one pass: a long list must not cost n^2
+            if task_id in seen:
+                raise ValueError(f'"task_ids": task {task_id!r} is listed twice')
+            seen.add(task_id)
         return self
 
 

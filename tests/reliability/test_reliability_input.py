@@ -197,6 +197,11 @@ BAD_TEXT = {
                              ["exec_timeout_s", "finite"]),
     "learning_rate NaN": (b'{"config": "tiny-cpu", "tasks": {"a": %s}, "overrides": '
                           b'{"learning_rate": NaN}}' % FLIP_RAW.encode(), ["learning_rate", "finite"]),
+    "10,001 task ids": (_raw({"dataset": "arc-agi-1/training", "config": "tiny-cpu",
+                              "task_ids": [f"x{i}" for i in range(10_001)]}), ["task_ids", "10000"]),
+    "10,000 task ids, one twice": (_raw({"dataset": "arc-agi-1/training", "config": "tiny-cpu",
+                                          "task_ids": [f"x{i}" for i in range(9_999)] + ["x0"]}),
+                                    ["'x0' is listed twice"]),
     "dataset limit 10**30": (_raw({"dataset": "arc-agi-1/training", "config": "tiny-cpu",
                                    "limit": 10**30}), ["limit"]),
 }
