@@ -5,7 +5,8 @@ POST /runs writes the run and its jobs in one transaction, then enqueues one mes
 `arcfarm reconcile` sends its messages later).
 Bad tasks or configs are 422 with a message naming the task (or config key) and the field;
 a body that is not JSON is 400, one over ARCFARM_MAX_BODY_MB is 413; nothing is stored then.
-Unknown runs are 404.
+Overrides must pass the operator's policy (arcfarm.api.policy). Run ids outside 1..2^31-1 and
+`?limit` outside 1..1000 are 422; unknown runs are 404.
 """
 from __future__ import annotations
 
