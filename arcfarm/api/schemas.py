@@ -79,7 +79,7 @@ class RunSummary(BaseModel):
     n_solved: int
     score: float  # the sum of the tasks' scores (each the fraction of its test inputs solved)
     predictions: int
-    gpu_seconds: float
+    worker_seconds: float  # the jobs' wall-clock seconds summed (a CPU worker's too)
     created_at: Timestamp
     finished_at: Timestamp | None
 
@@ -98,7 +98,6 @@ class RunProgress(RunSummary):
     """GET /runs/{id}: the summary, jobs per status, and when the run should end."""
 
     jobs: JobCounts
-    solved: int  # = n_solved
     eta_s: float | None  # None until a job is done
 
 

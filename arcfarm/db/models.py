@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from arcfarm.db.status import JobStatus, RunStatus
+from arcfarm.db.status import DEFAULT_QUEUE, JobStatus, RunStatus
 
 # JSON everywhere, JSONB on PostgreSQL; Python None is stored as SQL NULL.
 JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -42,7 +42,7 @@ class Run(Base):
     code_version: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.QUEUED, index=True)
     dataset: Mapped[str] = mapped_column(sa.String(200))
-    queue: Mapped[str] = mapped_column(sa.String(100), default="default")
+    queue: Mapped[str] = mapped_column(sa.String(100), default=DEFAULT_QUEUE)
     priority: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

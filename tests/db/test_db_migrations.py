@@ -3,6 +3,7 @@ agree with the SQLAlchemy models, and carry stored values through a migration an
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from arcfarm.db.models import Base
 TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved", "score",
-                    "predictions", "gpu_seconds", "created_at", "finished_at"],
+                    "predictions", "worker_seconds", "created_at", "finished_at"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions", "first_solved_epoch",
                      "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs", "unique_outputs", "relabeled",
@@ -86,6 +87,16 @@ def _one_job(url: str, sql: str) -> int:
         engine.dispose()
 
 
+def _execute(url: str, *statements: str) -> None:
+    engine = make_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
 def _columns(url: str, table: str) -> set[str]:
     engine = make_db_engine(url)
     try:
@@ -120,3 +131,39 @@ def test_failed_deliveries_rename_and_run_error_drop_go_both_ways(empty_url):
     assert _one_job(empty_url, "SELECT attempts_failed FROM jobs") == 2
     assert "error" in _columns(empty_url, "runs")
     assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1
+
+
+def test_worker_seconds_rename_and_queue_default_go_both_ways(empty_url):
+    """run_summary.gpu_seconds -> worker_seconds (wall time, CPU workers too); on PostgreSQL a
+    raw insert into runs gets the queue workers consume, and a reader's grant survives."""
+    this, before = _revision("worker_seconds_queue_default")
+    migrate.upgrade(empty_url, before)
+    postgres = empty_url.startswith("postgresql")
+    if postgres:
+        _execute(empty_url, "DROP ROLE IF EXISTS arcfarm_mig_reader", "CREATE ROLE arcfarm_mig_reader",
+                 "GRANT SELECT ON run_summary TO arcfarm_mig_reader")
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    migrate.upgrade(empty_url, this)
+    assert _one_job(empty_url, "SELECT worker_seconds FROM run_summary") == 0
+    if postgres:
+        new = _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                                  "VALUES ('r2', '{}', 'm', 'v', 'd') RETURNING queue")
+        assert new == "arcfarm"
+        assert _one_job(empty_url, "SELECT has_table_privilege('arcfarm_mig_reader', "
+                                   "'run_summary', 'SELECT')") is True
+    migrate.downgrade(empty_url, before)
+    assert _one_job(empty_url, "SELECT COUNT(gpu_seconds) FROM run_summary") >= 1
+    if postgres:
+        assert _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                                   "VALUES ('r3', '{}', 'm', 'v', 'd') RETURNING queue") == "default"
+        _execute(empty_url, "DROP OWNED BY arcfarm_mig_reader", "DROP ROLE arcfarm_mig_reader")
+
+
+def test_a_run_row_defaults_to_the_queue_workers_consume():
+    from arcfarm.db.models import Run
+    from arcfarm.jobs.broker import DEFAULT_QUEUE, celery_config
+
+    assert Run.__table__.c.queue.default.arg == DEFAULT_QUEUE == "arcfarm"
+    config = celery_config(SimpleNamespace(broker_url="redis://x", visibility_timeout_s=60))
+    assert config["task_default_queue"] == DEFAULT_QUEUE
