@@ -220,37 +220,46 @@ def job_counts(*, session: Session, run_ids: Sequence[int]) -> dict[int, dict[st
 
 def run_analysis(*, session: Session, run_id: int) -> dict[str, Any]:
     """A run's error mix, seconds per phase and each task's first test-correct sample (the
-    predictions it took to find a right program), from prediction_log and epoch_stats."""
-    errors = _rows(session, "SELECT COALESCE(error, 'none') AS error, COUNT(*) AS n FROM prediction_log "
-                            "WHERE run_id = :run_id GROUP BY COALESCE(error, 'none') ORDER BY n DESC, error",
-                   run_id=run_id)
+    predictions it took to find a right program): one pass over prediction_log, one sum of
+    epoch_stats."""
+    groups = _rows(session, "SELECT task_id, COALESCE(error, 'none') AS error, COUNT(*) AS n, "
+                            "MIN(CASE WHEN test_correct THEN sample_index END) AS first_correct "
+                            "FROM prediction_log WHERE run_id = :run_id "
+                            "GROUP BY task_id, COALESCE(error, 'none')", run_id=run_id)
+    errors: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for g in groups:
+        errors[g["error"]] = errors.get(g["error"], 0) + g["n"]
+        if g["first_correct"] is not None:
+            first[g["task_id"]] = min(first.get(g["task_id"], g["first_correct"]), g["first_correct"])
     phases = _rows(session, "SELECT COALESCE(SUM(sample_s), 0) AS sample_s, COALESCE(SUM(execute_s), 0) "
                             "AS execute_s, COALESCE(SUM(train_s), 0) AS train_s FROM epoch_stats "
                             "WHERE run_id = :run_id", run_id=run_id)[0]
-    first = _rows(session, "SELECT task_id, MIN(sample_index) AS first_correct FROM prediction_log "
-                           "WHERE run_id = :run_id AND test_correct GROUP BY task_id", run_id=run_id)
-    return {"errors": {r["error"]: r["n"] for r in errors},
+    return {"errors": dict(sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))),
             "phases": {k: float(v) for k, v in phases.items()},
-            "first_correct_sample": {r["task_id"]: r["first_correct"] for r in first}}
+            "first_correct_sample": first}
 
 
 def best_programs(*, session: Session, run_id: int, task_id: str, limit: int = 6) -> list[dict[str, Any]]:
     """A task's best programs, one per distinct code, with their outputs and the adapter that
     sampled them (epoch k's programs come from the LoRA trained for epoch k; epoch 0's from the
-    base model). Ordered as task_detail's predictions: test-correct, train grids right, earliest."""
+    base model). Ordered as task_detail's predictions (test-correct, train grids right, earliest),
+    programs that ran before those that failed."""
     job_id = session.scalar(sa.select(Job.id).join(TaskRow, TaskRow.id == Job.task_pk)
                             .where(Job.run_id == run_id, TaskRow.task_id == task_id))
     if job_id is None:
         return []
     rank = sa.case((Prediction.test_correct.is_(True), 0), else_=1)
+    failed = sa.case((Prediction.error.is_(None), 0), else_=1)  # programs that ran come first
     stmt = (sa.select(Prediction.epoch, Prediction.sample_index, Prediction.code, Prediction.code_hash,
                       Prediction.error, Prediction.train_correct, Prediction.train_total,
                       Prediction.passes_train, Prediction.test_correct, Prediction.train_outputs,
                       Prediction.test_outputs, Adapter.uri.label("adapter_uri"),
                       Adapter.sha256.label("adapter_sha256"))
             .outerjoin(Adapter, sa.and_(Adapter.job_id == Prediction.job_id, Adapter.epoch == Prediction.epoch))
-            .where(Prediction.job_id == job_id, Prediction.error.is_(None))
-            .order_by(rank, Prediction.train_correct.desc(), Prediction.sample_index).limit(limit * 8))
+            .where(Prediction.job_id == job_id)
+            .order_by(rank, Prediction.train_correct.desc(), failed, Prediction.sample_index)
+            .limit(limit * 8))
     chosen: dict[str, dict[str, Any]] = {}
     for row in session.execute(stmt).mappings():
         if row["code_hash"] not in chosen and len(chosen) < limit:
