@@ -167,6 +167,9 @@ class JobRow(BaseModel):
     finished_at: Timestamp | None
     epochs_done: int
     n_predictions: int
+    n_passes_train: int
+    first_correct_sample: int | None  # sample_index of the first test-correct prediction
+    error_counts: dict[str, int] | None  # predictions per error ("none": they ran)
     resumed_from_epoch: int | None
     stop_reason: str | None
     error: str | None

@@ -90,6 +90,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     epochs_done: Mapped[int] = mapped_column(default=-1)
     n_predictions: Mapped[int] = mapped_column(default=0)  # kept by record_epoch (0002)
+    # kept by record_epoch too (0006), so status pages never scan a run's predictions
+    n_passes_train: Mapped[int] = mapped_column(default=0)
+    first_correct_sample: Mapped[int | None]  # the first test-correct prediction's sample_index
+    error_counts: Mapped[dict[str, Any] | None]  # {error or "none": predictions}
     resumed_from_epoch: Mapped[int | None]
     stop_reason: Mapped[str | None] = mapped_column(sa.String(100))
     error: Mapped[str | None] = mapped_column(sa.Text)

@@ -220,24 +220,20 @@ def job_counts(*, session: Session, run_ids: Sequence[int]) -> dict[int, dict[st
 
 def run_analysis(*, session: Session, run_id: int) -> dict[str, Any]:
     """A run's error mix, seconds per phase and each task's first test-correct sample (the
-    predictions it took to find a right program): one pass over prediction_log, one sum of
-    epoch_stats."""
-    groups = _rows(session, "SELECT task_id, COALESCE(error, 'none') AS error, COUNT(*) AS n, "
-                            "MIN(CASE WHEN test_correct THEN sample_index END) AS first_correct "
-                            "FROM prediction_log WHERE run_id = :run_id "
-                            "GROUP BY task_id, COALESCE(error, 'none')", run_id=run_id)
+    predictions it took to find a right program), from the jobs' counters (kept by
+    record_epoch) and epoch_stats: nothing here reads the run's predictions one by one."""
+    jobs = session.execute(sa.select(TaskRow.task_id, Job.first_correct_sample, Job.error_counts)
+                           .join(TaskRow, TaskRow.id == Job.task_pk).where(Job.run_id == run_id)).all()
     errors: dict[str, int] = {}
-    first: dict[str, int] = {}
-    for g in groups:
-        errors[g["error"]] = errors.get(g["error"], 0) + g["n"]
-        if g["first_correct"] is not None:
-            first[g["task_id"]] = min(first.get(g["task_id"], g["first_correct"]), g["first_correct"])
+    for _, _, counts in jobs:
+        for error, n in (counts or {}).items():
+            errors[error] = errors.get(error, 0) + n
     phases = _rows(session, "SELECT COALESCE(SUM(sample_s), 0) AS sample_s, COALESCE(SUM(execute_s), 0) "
                             "AS execute_s, COALESCE(SUM(train_s), 0) AS train_s FROM epoch_stats "
                             "WHERE run_id = :run_id", run_id=run_id)[0]
     return {"errors": dict(sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))),
             "phases": {k: float(v) for k, v in phases.items()},
-            "first_correct_sample": first}
+            "first_correct_sample": {task_id: first for task_id, first, _ in jobs if first is not None}}
 
 
 def best_programs(*, session: Session, run_id: int, task_id: str, limit: int = 6) -> list[dict[str, Any]]:

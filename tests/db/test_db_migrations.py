@@ -2,6 +2,7 @@
 agree with the SQLAlchemy models, and carry stored values through a migration and back."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -87,6 +88,15 @@ def _one_job(url: str, sql: str) -> int:
         engine.dispose()
 
 
+def _one_row(url: str, sql: str) -> tuple:
+    engine = make_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sa.text(sql)).one())
+    finally:
+        engine.dispose()
+
+
 def _execute(url: str, *statements: str) -> None:
     engine = make_db_engine(url)
     try:
@@ -144,8 +154,25 @@ def test_worker_seconds_rename_and_queue_default_go_both_ways(empty_url):
                  "GRANT SELECT ON run_summary TO arcfarm_mig_reader")
     _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
                         "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    _one_job(empty_url, "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
+                        "VALUES ('d', 't', 'h', '{}') RETURNING id")
+    _one_job(empty_url, "INSERT INTO jobs (run_id, task_pk, seconds) VALUES (1, 1, 2.5) RETURNING id")
+    for i, (error, passes, correct) in enumerate([(None, True, False), ("syntax", False, None),
+                                                  (None, True, True), (None, False, True)]):
+        _execute(empty_url, "INSERT INTO predictions (job_id, epoch, sample_index, augmentation, "
+                 "prompt_tokens, completion_tokens, response, code, code_hash, train_outputs, "
+                 "test_outputs, grid_errors, error, train_correct, train_total, pixel_score, "
+                 f"passes_train, test_correct) VALUES (1, 0, {i}, '{{}}', 1, 1, 'r', 'c', 'h', '[]', "
+                 f"'[]', '[]', {'NULL' if error is None else repr(error)}, 0, 1, 0.0, {passes}, "
+                 f"{'NULL' if correct is None else correct})")
+    before_row = _one_row(empty_url, "SELECT * FROM task_results")
     migrate.upgrade(empty_url, this)
-    assert _one_job(empty_url, "SELECT worker_seconds FROM run_summary") == 0
+    assert _one_job(empty_url, "SELECT worker_seconds FROM run_summary") == 2.5
+    # the counters are backfilled and task_results reads them: the same row as before
+    assert _one_row(empty_url, "SELECT * FROM task_results") == before_row
+    counters = _one_row(empty_url, "SELECT n_passes_train, first_correct_sample, error_counts FROM jobs")
+    errors = counters[2] if isinstance(counters[2], dict) else json.loads(counters[2])
+    assert (counters[0], counters[1], errors) == (2, 2, {"none": 3, "syntax": 1})
     if postgres:
         new = _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
                                   "VALUES ('r2', '{}', 'm', 'v', 'd') RETURNING queue")
@@ -154,6 +181,8 @@ def test_worker_seconds_rename_and_queue_default_go_both_ways(empty_url):
                                    "'run_summary', 'SELECT')") is True
     migrate.downgrade(empty_url, before)
     assert _one_job(empty_url, "SELECT COUNT(gpu_seconds) FROM run_summary") >= 1
+    assert _one_row(empty_url, "SELECT * FROM task_results") == before_row
+    assert "n_passes_train" not in _columns(empty_url, "jobs")
     if postgres:
         assert _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
                                    "VALUES ('r3', '{}', 'm', 'v', 'd') RETURNING queue") == "default"

@@ -23,11 +23,12 @@ from arcfarm.api.deps import SessionDep
 from arcfarm.api.routes.runs import eta_seconds
 from arcfarm.api.ui import access, charts, shape
 from arcfarm.api.ui.grids import grid_shape, palette_css
+from arcfarm.api.ui.task_table import seconds, task_rows
 from arcfarm.db import reads
 from arcfarm.db.status import JOB_TERMINAL, RUN_OPEN
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.globals.update(palette_css=Markup(palette_css()), grid_shape=grid_shape)
+TEMPLATES.env.globals.update(palette_css=Markup(palette_css()), grid_shape=grid_shape, seconds=seconds)
 CODE_CSS = HtmlFormatter(style="friendly").get_style_defs(".code")
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -84,7 +85,8 @@ def run_page(request: Request, run_id: int, session: SessionDep, viewer: ViewerD
     }
     tasks = shape.sort_tasks(shape.filter_tasks(rows, show), sort, desc)
     others = [r for r in reads.list_runs(session=session) if r["run_id"] != run_id]
-    return _page(request, "run.html", viewer, run=progress, tasks=tasks, n_all=len(rows),
+    return _page(request, "run.html", viewer, run=progress, n_shown=len(tasks), n_all=len(rows),
+                 task_rows=task_rows(run_id, tasks),
                  show=show, sort=sort, desc=desc, filters=shape.FILTERS, sort_keys=shape.SORT_KEYS,
                  figures=figures, others=others, refresh=progress["status"] in RUN_OPEN,
                  finished=sum(progress["jobs"][s.value] for s in JOB_TERMINAL))
