@@ -16,6 +16,7 @@ from arcfarm.api.ui import access
 from arcfarm.settings import Settings
 
 API, READER = "operator-secret", "reader-secret"
+LOCAL = ("127.0.0.1", 5000)
 
 
 def _app(tmp_path, **tokens):
@@ -31,7 +32,7 @@ def _expected_grids(html: str) -> int:
 
 def test_without_a_token_loopback_only(tmp_path):
     app, run_id = _app(tmp_path)
-    local = TestClient(app, client=("127.0.0.1", 5000))
+    local = TestClient(app, client=LOCAL)
     assert local.get("/ui/").status_code == 200
     page = local.get(f"/ui/runs/{run_id}/tasks/t").text
     assert _expected_grids(page) == 1  # the loopback operator sees the expected output
@@ -62,7 +63,7 @@ def test_with_a_token_a_login_is_needed_and_roles_differ(tmp_path):
 
 def test_forged_or_stale_cookies_are_refused(tmp_path):
     app, run_id = _app(tmp_path, api_token=API)
-    client = TestClient(app, follow_redirects=False)
+    client = TestClient(app, client=LOCAL, follow_redirects=False)
     for cookie in ("operator:" + "0" * 64, "reader:" + access.session_cookie(
             Settings(api_token=API, ui_reader_token=READER), access.Role.READER).split(":")[1],
             "admin:x", ""):
@@ -74,14 +75,14 @@ def test_forged_or_stale_cookies_are_refused(tmp_path):
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "/runs"])
 def test_login_redirects_only_inside_the_dashboard(tmp_path, next_url):
     app, _ = _app(tmp_path, api_token=API)
-    client = TestClient(app, follow_redirects=False)
+    client = TestClient(app, client=LOCAL, follow_redirects=False)
     login = client.post("/ui/login", data={"token": API, "next": next_url})
     assert login.headers["location"] == "/ui/"
 
 
 def test_a_missing_run_or_task_is_a_404_page(tmp_path):
     app, run_id = _app(tmp_path)
-    client = TestClient(app)
+    client = TestClient(app, client=LOCAL)
     for url in ("/ui/runs/999", f"/ui/runs/{run_id}/tasks/nope", "/ui/compare?a=1&b=999",
                 "/ui/runs/999/submission.json"):
         response = client.get(url)

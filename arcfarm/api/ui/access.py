@@ -51,7 +51,7 @@ class LoopbackOnly(Exception):
 
 
 def _is_loopback(host: str | None) -> bool:
-    if host in ("localhost", "testclient"):  # Starlette's TestClient
+    if host == "localhost":
         return True
     try:
         return ip_address(host or "").is_loopback
