@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from arcfarm.db.status import JobStatus, RunStatus
+from arcfarm.db.status import DEFAULT_QUEUE, JobStatus, RunStatus
 
 # JSON everywhere, JSONB on PostgreSQL; Python None is stored as SQL NULL.
 JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -43,7 +43,7 @@ class Run(Base):
     code_version: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.QUEUED, index=True)
     dataset: Mapped[str] = mapped_column(sa.String(200))
-    queue: Mapped[str] = mapped_column(sa.String(100), default="default")
+    queue: Mapped[str] = mapped_column(sa.String(100), default=DEFAULT_QUEUE)
     priority: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -97,6 +97,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     epochs_done: Mapped[int] = mapped_column(default=-1)
     n_predictions: Mapped[int] = mapped_column(default=0)  # kept by record_epoch (0002)
+    # kept by record_epoch too (0006), so status pages never scan a run's predictions
+    n_passes_train: Mapped[int] = mapped_column(default=0)
+    first_correct_sample: Mapped[int | None]  # the first test-correct prediction's sample_index
+    error_counts: Mapped[dict[str, Any] | None]  # {error or "none": predictions}
     resumed_from_epoch: Mapped[int | None]
     stop_reason: Mapped[str | None] = mapped_column(sa.String(100))
     error: Mapped[str | None] = mapped_column(sa.Text)

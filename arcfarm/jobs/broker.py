@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from arcfarm.db.status import DEFAULT_QUEUE  # named once there: the runs table's default too
 from arcfarm.settings import Settings, SettingsError
 
-DEFAULT_QUEUE = "arcfarm"
 RUN_JOB = "arcfarm.run_job"  # the Celery task's name; its one argument is the job id
 
 # Kombu's Redis transport keeps one list per priority step: "<queue>" for 0, else
