@@ -14,7 +14,8 @@ fixed cost), task (128 + 3x128 predictions with 3 rounds of training on 90 examp
 torch.compile'd, arcfarm.bench.compile_bench), numerics and profile (the fused LoRA training path
 against peft's layers, and where a step's GPU time goes: arcfarm.bench.train_profile),
 compile_check (the compiled decode step over many shapes on the toy model:
-arcfarm.bench.compile_check).
+arcfarm.bench.compile_check), long_prompt (8,635 + 1,024 tokens at n=128 and a round of training
+under an 80 GB cap: arcfarm.bench.long_prompt).
 
     python -m arcfarm.bench.gpu_bench --sections compiled --out F   # the same without the CLI's
                                                                      # packages (GPU machines)
@@ -41,7 +42,7 @@ from arcfarm.learn.trainer import LoraSettings, TrainExample, _pack
 DATE = "2026-11-26"  # the result file's series name; each result records its own date
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
 SECTIONS = ("sampling", "training", "overhead", "task", "rounds", "compiled", "numerics", "profile",
-            "compile_check")
+            "compile_check", "long_prompt")
 TRL_NOTE = "not run: trl and its dependencies are not installed on the GPU machine"
 
 
@@ -361,7 +362,7 @@ def bench_tokenizer():
 
 
 def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
-        on_update=lambda partial: None, compile_check_s: float = 60.0) -> dict:
+        on_update=lambda partial: None, compile_check_s: float = 60.0, long_examples: int = 90) -> dict:
     """Every requested section on one model; missing sections are null in the result.
     `on_update` gets the result so far while a long section runs (a device call may end mid-run)."""
     shape = SMALL if small else Shape()
@@ -420,6 +421,10 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         check = compile_check(budget_s=compile_check_s, log=log)
         result["compile_check"] = check
         result["compile"] = {"graphs": check["graphs"], "fallbacks": check["fallbacks"]}
+    if "long_prompt" in sections and torch.cuda.is_available():
+        from arcfarm.bench.long_prompt import bench_long_prompt
+        result["long_prompt_80gb"] = bench_long_prompt(trainer, tokenizer, log, examples=long_examples)
+        on_update(result)
     if torch.cuda.is_available():
         result["max_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return result
@@ -431,7 +436,7 @@ def merge(old: dict, new: dict, sections: tuple[str, ...]) -> dict:
             "overhead": ["epoch_overhead_s", "epoch_overhead_runs_s"],
             "task": ["task_s_128x4", "task"], "rounds": ["ratio_8_rounds_vs_2", "rounds"],
             "compiled": ["compiled"], "numerics": ["numerics"], "profile": ["profile"],
-            "compile_check": ["compile_check", "compile"]}
+            "compile_check": ["compile_check", "compile"], "long_prompt": ["long_prompt_80gb"]}
     merged = dict(old)
     merged.update({k: v for k, v in new.items() if not any(k in ks for ks in keys.values())})
     for section in sections:
@@ -456,6 +461,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--small", action="store_true")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--compile-check-s", type=float, default=60.0, help="time budget of compile_check")
+    ap.add_argument("--long-examples", type=int, default=90, help="training examples in long_prompt")
     a = ap.parse_args(argv)
     chosen = tuple(s.strip() for s in a.sections.split(",") if s.strip())
     if unknown := [s for s in chosen if s not in SECTIONS]:
@@ -464,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     def save(partial: dict) -> None:
         a.out.write_text(json.dumps(partial, indent=2) + "\n")
     result = run(a.small, chosen, log=lambda m: print(m, flush=True), on_update=save,
-                 compile_check_s=a.compile_check_s)
+                 compile_check_s=a.compile_check_s, long_examples=a.long_examples)
     save(result)
 
 
