@@ -423,6 +423,7 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         result["compile"] = {"graphs": check["graphs"], "fallbacks": check["fallbacks"]}
     if "long_prompt" in sections and torch.cuda.is_available():
         from arcfarm.bench.long_prompt import bench_long_prompt
+        engine.release()  # the task's caches and graphs: the capped phase starts from the model alone
         result["long_prompt_80gb"] = bench_long_prompt(trainer, tokenizer, log, examples=long_examples)
         on_update(result)
     if torch.cuda.is_available():
