@@ -4,7 +4,9 @@ checkpointing, with an adapter on only some projections), close in bfloat16, and
 FastLoraTrainer step on either path leaves the same LoRA weights."""
 from __future__ import annotations
 
+import copy
 import functools
+import statistics
 
 import pytest
 import torch
@@ -64,19 +66,27 @@ def test_same_hidden_states_and_gradients_as_peft(targets, checkpointed):
     assert worst < 1e-5  # float32 summation order only (measured ~1e-6)
 
 
-def test_bfloat16_lora_stays_close_to_float32():
+def test_bfloat16_lora_is_as_close_to_float32_as_peft():
     """bf16 base weights, float32 LoRA factors (as on the GPU): the fused path computes the LoRA in
-    bf16, peft in float32; hidden states agree to bf16 precision."""
+    bf16, peft in float32. Against the same model run wholly in float32, the fused path's hidden
+    states and LoRA gradients are about as close as peft's (the bf16 base layers dominate)."""
     peft, _ = _peft(ALL_LINEAR, dtype=torch.bfloat16)
     for p in peft.parameters():
         if p.requires_grad:
             p.data = p.data.float()  # peft's autocast_adapter_dtype does this on a bf16 model
-    lm = peft.get_base_model()
+    reference = copy.deepcopy(peft).float()
+    for model in (peft, reference):
+        model.train()
+    lm, ref_lm = peft.get_base_model(), reference.get_base_model()
     ids = _ids(lm.config.vocab_size)
-    with torch.no_grad():
-        want = lm.model(input_ids=ids, use_cache=False).last_hidden_state.float()
-        got = lora_hidden_states(lm, ids, "default").float()
-    assert _rel(got, want) < 2e-2
+    ref_h, ref_g = _hidden_and_grads(reference, lambda: ref_lm.model(input_ids=ids, use_cache=False).last_hidden_state)
+    peft_h, peft_g = _hidden_and_grads(peft, lambda: lm.model(input_ids=ids, use_cache=False).last_hidden_state)
+    got_h, got_g = _hidden_and_grads(peft, lambda: lora_hidden_states(lm, ids, "default"))
+    assert _rel(got_h.float(), ref_h) < 1.5 * _rel(peft_h.float(), ref_h) + 1e-3
+
+    def median(grads):
+        return statistics.median(_rel(grads[n], ref_g[n]) for n in ref_g)
+    assert median(got_g) < 1.5 * median(peft_g) + 1e-3  # measured 0.0099 vs 0.0090
 
 
 def test_a_trainer_step_on_either_path_gives_the_same_lora():
