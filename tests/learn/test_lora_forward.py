@@ -112,3 +112,16 @@ def test_a_trainer_step_on_either_path_gives_the_same_lora():
     # Adam's first step moves each weight by about +-lr whatever the gradient's size, so float
     # noise in near-zero gradients shows more here than in the gradients themselves (~3e-4 seen).
     assert max(_rel(b[n], a[n]) for n in a) < 2e-3
+
+
+def test_lora_dropout_keeps_peft_layers():
+    """The fused forward has no dropout; a config with dropout must still train, through peft."""
+    tokenizer = setup_tokenizer(build_tokenizer())
+    model = build_model(tokenizer, seed=0, layers=2, hidden=128)
+    settings = LoraSettings(rank=4, alpha=8, dropout=0.1, target_modules=list(ALL_LINEAR))
+    trainer = FastLoraTrainer(model, tokenizer, settings)
+    assert not trainer.fused
+    ids = _ids(model.config.vocab_size)
+    trainer.model.train()
+    loss, _, _ = trainer._step((ids, ids.clone(), torch.ones_like(ids)), trainer._get_optimizer(settings), 1.0)
+    assert loss > 0
