@@ -51,8 +51,9 @@ class FastLoraTrainer(LoraTrainer):
     def __init__(self, model, tokenizer, settings: LoraSettings, ce_chunk: int = 2048, fused: bool = True):
         super().__init__(model, tokenizer, settings)
         self.ce_chunk = ce_chunk
-        # The fused forward has no LoRA dropout: with dropout, peft's layers (never a failed step).
-        self.fused = fused and settings.dropout == 0
+        # The fused forward is Llama's, without LoRA dropout; anything else runs peft's layers.
+        self.fused = fused and settings.dropout == 0 and \
+            getattr(self.model.get_base_model().config, "model_type", None) == "llama"
         self._lm = self.model.get_base_model()
         self._level_for: dict[int, int] = {}  # batch tokens -> checkpointing level that fits
         self.checkpoint_level = 0
