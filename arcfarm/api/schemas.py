@@ -102,7 +102,7 @@ class RunProgress(RunSummary):
     eta_s: float | None  # None until a job is done
 
 
-class TaskResult(BaseModel):
+class TaskResultRow(BaseModel):
     """A row of the task_results view."""
 
     run_id: int
@@ -187,7 +187,7 @@ class TaskDetail(BaseModel):
     """GET /runs/{id}/tasks/{task_id}: its result, job, task JSON, epochs, attempts and best
     predictions (test-correct first, then train grids right, then earliest)."""
 
-    result: TaskResult
+    result: TaskResultRow
     job: JobRow
     task_json: dict[str, Any]
     epochs: list[EpochStats]

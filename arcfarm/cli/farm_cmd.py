@@ -236,14 +236,14 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
-    from arcfarm.workers.job_runner import Outcome
+    from arcfarm.workers.job_runner import DeliveryOutcome
 
     runner = EmbeddedRunner(settings)
     try:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != Outcome.RETRY,
+                bar, advance=outcome != DeliveryOutcome.RETRY,
                 description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()

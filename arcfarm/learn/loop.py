@@ -12,7 +12,9 @@ inputs only; solutions are for scoring afterwards (`scoring.task_score`).
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
 retried with half the batch tokens (at most TRAIN_OOM_HALVINGS times), then skipped for that
-epoch (the previous adapter is kept and `EpochRecord.train_error` says why). A halved batch size
+epoch (the previous adapter is kept and `EpochRecord.train_error` says why). Before a training
+step reports out of memory, `FastLoraTrainer` first retries it with more gradient checkpointing
+(fast_train.py); the loop only sees what that could not absorb. A halved batch size
 holds for the rest of the task; the next task starts from its config's.
 
 Run it from the command line with `arcfarm solve TASK_OR_DATASET --config configs/tiny-cpu.yaml`.
@@ -169,8 +171,7 @@ class _TaskRun:
             report = trainer.train(examples, self.train_settings)
             for _ in range(TRAIN_OOM_HALVINGS):
                 tokens = self.train_settings.batch_tokens
-                if report.error is None or not report.error.startswith("OutOfMemoryError") \
-                        or tokens <= 1:
+                if not report.out_of_memory or tokens <= 1:
                     break
                 self.train_settings = replace(self.train_settings, batch_tokens=max(1, tokens // 2))
                 log.warning("task %s: training out of memory; retrying with batch_tokens=%d",

@@ -66,6 +66,7 @@ class TrainReport:
     tokens: int  # non-pad tokens fed forward, all epochs together
     seconds: float
     error: str | None = None  # set when the call failed and the LoRA weights were put back
+    out_of_memory: bool = False  # the failure was (GPU) memory: the loop retries with smaller batches
 
 
 @dataclass
@@ -156,19 +157,21 @@ class LoraTrainer:
             return TrainReport(None, 0, 0, 0, time.perf_counter() - start)
         backup = self.lora_state()
         batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0)
-        error = None
+        error, out_of_memory = None, False
         self.model.train()
         try:
             loss, steps, tokens = self._run_epochs(batches, self._get_optimizer(settings), settings)
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
-            name = "OutOfMemoryError" if is_out_of_memory(exc) else type(exc).__name__
+            out_of_memory = is_out_of_memory(exc)
+            name = "OutOfMemoryError" if out_of_memory else type(exc).__name__
             error = f"{name}: {str(exc)[:500]}"
         finally:
             self.model.eval()
         if error is not None:
             # Out here the traceback, and the activations its frames hold, are already freed.
             self._recover(backup)
-            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error)
+            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error,
+                               out_of_memory=out_of_memory)
         return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start)
 
     def _run_epochs(self, batches: list[tuple[torch.Tensor, ...]], optimizer,

@@ -1,4 +1,4 @@
-"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_job`.
+"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_delivery`.
 
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
@@ -22,8 +22,7 @@ from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.jobs.reconciler import Reconciler
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.job_runner import Outcome, SolverCache, Worker
-from arcfarm.workers.job_runner import run_job as _run_job
+from arcfarm.workers.job_runner import DeliveryOutcome, SolverCache, Worker, run_delivery
 
 
 @cache
@@ -83,7 +82,7 @@ def _shutting_down(**_: Any) -> None:
 
 @shared_task(name=RUN_JOB, bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
-    outcome = _run_job(int(job_id), **context())
-    if outcome in (Outcome.RETRY, Outcome.RELEASED):
+    outcome = run_delivery(int(job_id), **context())
+    if outcome in (DeliveryOutcome.RETRY, DeliveryOutcome.RELEASED):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
     return outcome

@@ -107,3 +107,11 @@ def test_lookups_by_id_do_not_compute_run_summary(app, run_id):
     assert client.post(f"/runs/{run_id}/cancel").json()["cancelled_jobs"] == 0
     assert statements and not [s for s in statements if "run_summary" in s]
     assert client.get("/runs/987654/submission").status_code == 404
+
+
+def test_job_counts_name_every_job_status():
+    """A new JobStatus member must appear in the /runs/{id} counts, not be dropped by pydantic."""
+    from arcfarm.api.schemas import JobCounts
+    from arcfarm.db.status import JobStatus
+
+    assert set(JobCounts.model_fields) == {s.value for s in JobStatus}

@@ -24,7 +24,7 @@ from arcfarm.api.schemas import (
     RunSummary,
     Submission,
     TaskDetail,
-    TaskResult,
+    TaskResultRow,
 )
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
@@ -74,10 +74,10 @@ def get_run(run_id: int, session: SessionDep) -> RunProgress:
     return RunProgress(**progress, solved=progress["n_solved"], eta_s=eta_seconds(progress))
 
 
-@router.get("/{run_id}/tasks", response_model=list[TaskResult])
-def get_run_tasks(run_id: int, session: SessionDep) -> list[TaskResult]:
+@router.get("/{run_id}/tasks", response_model=list[TaskResultRow])
+def get_run_tasks(run_id: int, session: SessionDep) -> list[TaskResultRow]:
     _check_run(session, run_id)
-    return [TaskResult(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
+    return [TaskResultRow(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
 
 
 @router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
