@@ -130,6 +130,7 @@ class Epoch(Base):
     train_s: Mapped[float]
     reset_s: Mapped[float]
     train_tokens: Mapped[int] = mapped_column(default=0)
+    sample_warning: Mapped[str | None] = mapped_column(sa.Text)  # e.g. a compile fallback
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

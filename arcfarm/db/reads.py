@@ -78,7 +78,8 @@ def _epoch_record(row: Epoch) -> EpochRecord:
                        train_loss=row.train_loss, train_error=row.train_error,
                        best_train_correct=row.best_train_correct, passes_train=row.passes_train,
                        sample_s=row.sample_s, execute_s=row.execute_s, relabel_s=row.relabel_s,
-                       train_s=row.train_s, reset_s=row.reset_s, train_tokens=row.train_tokens)
+                       train_s=row.train_s, reset_s=row.reset_s, train_tokens=row.train_tokens,
+                       sample_warning=row.sample_warning)
 
 
 def _prediction_record(row: Prediction) -> PredictionRecord:

@@ -142,6 +142,7 @@ class _TaskRun:
         t0 = time.perf_counter()
         batch = self._sample(epoch, n)
         sample_s = time.perf_counter() - t0
+        sample_warning = self.s.engine.take_note()
         t0 = time.perf_counter()
         new = self._execute(epoch, batch)
         execute_s = time.perf_counter() - t0
@@ -155,7 +156,7 @@ class _TaskRun:
             best_train_correct=max((r.train_correct for r in new), default=0),
             passes_train=sum(r.passes_train for r in new), sample_s=sample_s,
             execute_s=execute_s, relabel_s=relabel_s, train_s=train_s, reset_s=reset_s,
-            train_tokens=train_tokens)
+            train_tokens=train_tokens, sample_warning=sample_warning)
         self.epochs.append(record)
         if self.hooks.on_epoch:
             self.hooks.on_epoch(record, new)
