@@ -82,6 +82,7 @@ class RunSummary(BaseModel):
     gpu_seconds: float
     created_at: Timestamp
     finished_at: Timestamp | None
+    base_training_id: int | None = None  # the training the run started from (lineage)
 
 
 class JobCounts(BaseModel):

@@ -7,6 +7,7 @@ from arcfarm.cli import (
     bench_scale_cmd,  # noqa: F401
     exec_cmd,  # noqa: F401
     farm_cmd,  # noqa: F401
+    learn_cmd,  # noqa: F401
     model_cmd,  # noqa: F401
     solve_cmd,  # noqa: F401
     toy_cmd,  # noqa: F401

@@ -86,6 +86,7 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
     datasets, trl = _import_trl()
     from peft import LoraConfig
     from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from arcfarm.learn.model import load_model
     from arcfarm.learn.model_source import resolve_model_path
@@ -130,6 +131,9 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
         trainer = trl.SFTTrainer(model=model, args=args, processing_class=tokenizer,
                                  train_dataset=datasets.Dataset.from_list(rows),
                                  peft_config=peft_config, callbacks=[_Report()])
+        # Progress goes to `progress` only: the Trainer would print its logs to stdout.
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
         result = trainer.train()
         adapter = _save(trainer.model, out_dir)
         trainer.model.unload()  # the base model as it was, for whoever holds it next
