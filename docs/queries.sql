@@ -4,9 +4,10 @@
 -- query them rather than the tables, whose columns may grow. They run on PostgreSQL and SQLite.
 --
 --   run_summary(run_id, name, status, n_tasks, n_done, n_failed, n_solved, score, predictions,
---               gpu_seconds, created_at, finished_at)
+--               gpu_seconds, created_at, finished_at, base_training_id)
 --       One row per run. score = sum over tasks of the task's score; n_solved = tasks whose every
---       test input has a correct attempt (score = 1); gpu_seconds = sum of the jobs' seconds.
+--       test input has a correct attempt (score = 1); gpu_seconds = sum of the jobs' seconds;
+--       base_training_id = the `arcfarm learn` training the run started from (NULL if none).
 --   task_results(run_id, task_id, status, epochs_run, predictions, first_solved_epoch,
 --                passes_train, score, seconds)
 --       One row per job (task of a run). score = fraction of the task's test inputs whose
