@@ -86,6 +86,7 @@ class RunSummary(BaseModel):
     worker_seconds: float  # the jobs' wall-clock seconds summed (a CPU worker's too)
     created_at: Timestamp
     finished_at: Timestamp | None
+    base_training_id: int | None = None  # the training the run started from (lineage)
 
 
 class JobCounts(BaseModel):

@@ -299,6 +299,9 @@ def _print_status(p: dict[str, Any]) -> None:
     out = Console()
     finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
+    if p.get("base_training_id") is not None:
+        out.print(f"started from training {p['base_training_id']} (arcfarm trainings "
+                  f"{p['base_training_id']})")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
               f"{p['predictions']} predictions, {p['worker_seconds']:.0f} s of worker time")

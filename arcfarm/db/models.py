@@ -48,6 +48,7 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    base_training_id: Mapped[int | None]  # the training its base_adapter came from (0009)
 
 
 class TaskRow(Base):
@@ -187,3 +188,34 @@ class Attempt(Base):
     attempt_1: Mapped[list[Any] | None]
     attempt_2: Mapped[list[Any] | None]
     correct: Mapped[bool | None]  # None while no solutions are known
+
+
+class Training(Base):
+    """What `arcfarm learn` trained from the history of runs (0009)."""
+
+    __tablename__ = "trainings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED, index=True)
+    source_runs: Mapped[list[Any]]
+    policy: Mapped[str] = mapped_column(sa.String(50))
+    config: Mapped[dict[str, Any]]
+    model: Mapped[str] = mapped_column(sa.String(500))
+    queue: Mapped[str] = mapped_column(sa.String(100), default="train")
+    code_version: Mapped[str] = mapped_column(sa.String(100))
+    delivery_count: Mapped[int] = mapped_column(default=0)
+    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
+    n_examples: Mapped[int | None]
+    n_tokens: Mapped[int | None] = mapped_column(sa.BigInteger)
+    steps: Mapped[int | None]
+    final_loss: Mapped[float | None]
+    loss_curve: Mapped[list[Any] | None]
+    adapter_uri: Mapped[str | None] = mapped_column(sa.Text)
+    adapter_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    adapter_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -157,7 +157,8 @@ def _insert_solutions(session: Session, run_id: int, task_pks: Sequence[int],
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
                dataset: str, tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]],
-               queue: str = "default", priority: int = 0) -> int:
+               queue: str = "default", priority: int = 0,
+               base_training_id: int | None = None) -> int:
     """Insert a run, its tasks (reusing stored ones), their solutions and one queued job per task.
 
     Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
@@ -165,7 +166,7 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
     with _transaction(session):
         run = Run(name=name, config=config, model=model, code_version=code_version,
                   status=RunStatus.QUEUED, dataset=dataset, queue=queue, priority=priority,
-                  created_at=utcnow())
+                  created_at=utcnow(), base_training_id=base_training_id)
         session.add(run)
         session.flush()
         if tasks:

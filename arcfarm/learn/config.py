@@ -32,6 +32,9 @@ class RunConfig(BaseModel):
 
     # model and engine
     model: str = Field("builtin:tiny", min_length=1, max_length=500)  # runs.model is 500 wide
+    # An adapter merged into the base weights before any job (once per worker): `training:<id>`
+    # (what `arcfarm learn` recorded; the farm fetches it) or a folder holding a peft adapter.
+    base_adapter: str | None = None
     engine: Literal["auto", "hf", "fast", "vllm"] = "auto"
     compile_decode: bool = True  # engine `fast` on CUDA: torch.compile the decode step
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -84,7 +87,24 @@ class RunConfig(BaseModel):
     def _check(self) -> "RunConfig":
         if self.initial_predictions == 0 and self.max_epochs == 0:
             raise ValueError("initial_predictions and max_epochs are both 0: nothing to do")
+        if self.base_adapter is not None:
+            if not self.base_adapter.strip():
+                raise ValueError("base_adapter: empty; use training:<id> or an adapter folder")
+            if self.base_adapter.startswith("training:") and training_id(self.base_adapter) is None:
+                raise ValueError(f"base_adapter {self.base_adapter!r}: expected training:<id>, "
+                                 "e.g. training:3")
+            if self.engine == "vllm":
+                raise ValueError("base_adapter: engine vllm loads its own copy of the weights, "
+                                 "without it; use engine hf or fast")
         return self
+
+
+def training_id(base_adapter: str | None) -> int | None:
+    """3 for `training:3`; None for a folder, nothing, or a malformed reference."""
+    if base_adapter is None or not base_adapter.startswith("training:"):
+        return None
+    number = base_adapter.removeprefix("training:")
+    return int(number) if number.isdigit() and int(number) > 0 else None
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

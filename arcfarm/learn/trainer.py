@@ -100,8 +100,7 @@ class LoraTrainer:
         self.model.eval()
         self._params = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
         self._optimizer: torch.optim.Optimizer | None = None
-        eot = token_id(tokenizer, "<|eot_id|>")  # what BARC emits after the closing fence
-        self.eot_id = eot if eot is not None else tokenizer.eos_token_id
+        self.eot_id = end_of_turn_id(tokenizer)
 
     # --- adapter state ---------------------------------------------------------------------------
 
@@ -221,17 +220,27 @@ class LoraTrainer:
         return next(iter(self._params.values())).device
 
     def _tokenize(self, example: TrainExample, limit: int) -> _Sequence | None:
-        """Prompt tokens (label -100) + response tokens + <|eot_id|>; the prompt loses tokens on the
-        left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit
-        is skipped."""
-        prompt = self.tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
-        response = self.tokenizer(example.response, add_special_tokens=False)["input_ids"] + [self.eot_id]
-        if len(response) >= limit:
-            warnings.warn(f"skipping a training example: response of {len(response)} tokens "
-                          f"does not fit max_seq_len={limit}")
-            return None
-        prompt = prompt[max(0, len(prompt) + len(response) - limit):]
-        return _Sequence(prompt + response, [-100] * len(prompt) + response)
+        return tokenize_example(self.tokenizer, example, self.eot_id, limit)
+
+
+def end_of_turn_id(tokenizer) -> int:
+    """`<|eot_id|>` (what BARC emits after the closing fence), else the tokenizer's eos."""
+    eot = token_id(tokenizer, "<|eot_id|>")
+    return eot if eot is not None else tokenizer.eos_token_id
+
+
+def tokenize_example(tokenizer, example: TrainExample, eot_id: int, limit: int) -> _Sequence | None:
+    """Prompt tokens (label -100) + response tokens + `eot_id`; the prompt loses tokens on the
+    left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit is
+    skipped (None). The one token layout of every training example, per task or from history."""
+    prompt = tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
+    response = tokenizer(example.response, add_special_tokens=False)["input_ids"] + [eot_id]
+    if len(response) >= limit:
+        warnings.warn(f"skipping a training example: response of {len(response)} tokens "
+                      f"does not fit max_seq_len={limit}")
+        return None
+    prompt = prompt[max(0, len(prompt) + len(response) - limit):]
+    return _Sequence(prompt + response, [-100] * len(prompt) + response)
 
 
 def _enable_checkpointing(model) -> None:

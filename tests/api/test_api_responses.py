@@ -20,7 +20,8 @@ from arcfarm.settings import Settings
 TASK = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]], "output": [[4]]}]}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved",
-                    "score", "predictions", "worker_seconds", "created_at", "finished_at"],
+                    "score", "predictions", "worker_seconds", "created_at", "finished_at",
+                    "base_training_id"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions",
                      "first_solved_epoch", "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs",

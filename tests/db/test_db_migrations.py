@@ -16,10 +16,11 @@ from arcfarm.db import migrate
 from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
-TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
+TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts",
+          "trainings"}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved", "score",
-                    "predictions", "worker_seconds", "created_at", "finished_at"],
+                    "predictions", "worker_seconds", "created_at", "finished_at", "base_training_id"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions", "first_solved_epoch",
                      "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs", "unique_outputs", "relabeled",
@@ -246,3 +247,20 @@ def test_a_run_row_defaults_to_the_queue_workers_consume():
     assert Run.__table__.c.queue.default.arg == DEFAULT_QUEUE == "arcfarm"
     config = celery_config(SimpleNamespace(broker_url="redis://x", visibility_timeout_s=60))
     assert config["task_default_queue"] == DEFAULT_QUEUE
+
+
+def test_trainings_and_run_lineage_go_both_ways(empty_url):
+    this, before = _revision("trainings")
+    migrate.upgrade(empty_url, before)
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    migrate.upgrade(empty_url, this)
+    training = _one_job(empty_url, "INSERT INTO trainings (name, source_runs, policy, config, model, "
+                                   "code_version, created_at) VALUES ('t', '[1]', 'top8', '{}', 'm', "
+                                   "'v', CURRENT_TIMESTAMP) RETURNING id")
+    _one_job(empty_url, f"UPDATE runs SET base_training_id = {training} RETURNING id")
+    assert _one_job(empty_url, "SELECT base_training_id FROM run_summary") == training
+    migrate.downgrade(empty_url, before)
+    assert "base_training_id" not in _columns(empty_url, "runs")
+    assert "trainings" not in schema(empty_url)[0]
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 0  # the view still works
