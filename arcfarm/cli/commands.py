@@ -5,6 +5,7 @@ from arcfarm.cli import (
     bench_farm_cmd,  # noqa: F401
     bench_gpu_cmd,  # noqa: F401
     bench_scale_cmd,  # noqa: F401
+    bench_science_cmd,  # noqa: F401
     exec_cmd,  # noqa: F401
     farm_cmd,  # noqa: F401
     model_cmd,  # noqa: F401
