@@ -96,7 +96,7 @@ def choose(validation: dict[str, dict[str, float]]) -> str:
 
 # -- one run, in a worker process ------------------------------------------------------------------
 
-_SOLVERS: dict[tuple, Any] = {}  # one per LoRA structure, per worker process
+_SOLVERS: dict[str, Any] = {}  # one per LoRA structure, per worker process
 
 
 def _job(job: tuple) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def _job(job: tuple) -> dict[str, Any]:
 
     values, task, solutions = job
     cfg = load_config(None, values=values)
-    key = _structure(cfg)
+    key = repr(_structure(cfg))  # holds a dict: its text is the key
     if key not in _SOLVERS:
         _SOLVERS[key] = Solver(cfg)
     started = time.process_time()
