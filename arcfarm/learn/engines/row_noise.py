@@ -36,8 +36,9 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
-def uniform_noise(seeds: torch.Tensor, step: int, vocab: int) -> torch.Tensor:
-    """U(0,1) float32 [B, vocab]: a function of (seed of the row, step, token id) only."""
+def uniform_noise(seeds: torch.Tensor, step: int | torch.Tensor, vocab: int) -> torch.Tensor:
+    """U(0,1) float32 [B, vocab]: a function of (seed of the row, step, token id) only. `step` may
+    be a one-element tensor (a CUDA graph replays it with the step it holds)."""
     token = torch.arange(vocab, device=seeds.device, dtype=torch.int64)
     base = _mix((seeds.to(torch.int64) * 0x9E3779B1 + (step * 0x27D4EB2F & _M32)) & _M32)
     x = _mix((base[:, None] ^ ((token[None, :] * 0x165667B1) & _M32)) & _M32)
@@ -56,7 +57,7 @@ def top_p_mask(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 def gumbel_scores(logits: torch.Tensor, temperature: float, top_p: float, seeds: torch.Tensor,
-                  step: int) -> torch.Tensor:
+                  step: int | torch.Tensor) -> torch.Tensor:
     """Scores whose argmax is a sample at `temperature` and `top_p` with each row's own noise."""
     scores = top_p_mask(logits.float() / temperature, top_p)
     u = uniform_noise(seeds, step, scores.shape[-1])
