@@ -28,6 +28,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -119,7 +120,7 @@ def _job(job: tuple) -> dict[str, Any]:
 
 def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 128, seeds: int = 3,
         val_tasks: int = 16, test_tasks: int = 48, val_seed: int = 100, workers: int = 1,
-        recipes: list[str] | None = None, overrides: list[str] | None = None,
+        recipes: list[str] | None = None, overrides: list[str] | None = None, deadline_s: float = 0,
         log: Callable[[str], None] = lambda m: None,
         checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The whole experiment; returns the result in the schema of issue 15 (see module doc)."""
@@ -170,13 +171,26 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
     n_val = sum(1 for k, _ in queue if k[0] == "validation")
     best: str | None = None
     validation: dict[str, dict[str, float]] = {}
+    stopped_early = False
     with _pool(workers) as pool:
-        pending: dict[Future, tuple] = {pool.submit(_job, job): key for key, job in queue}
-        while pending:
+        pending: dict[Future, tuple] = {}
+        while queue or pending:
+            # Fed lazily in order (validation, then test seed by seed), so a run cut short by the
+            # deadline leaves whole seeds behind, and the chosen recipe's runs join in seed order.
+            queue.sort(key=_order)
+            while queue and len(pending) < workers + 2 and not stopped_early:
+                key, job = queue.pop(0)
+                pending[pool.submit(_job, job)] = key
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 key = pending.pop(fut)
                 results[key] = fut.result()
+            if deadline_s and time.perf_counter() - started > deadline_s and not stopped_early:
+                stopped_early = True
+                log(f"deadline of {deadline_s} s reached: finishing the {len(pending)} runs in flight, "
+                    f"{len(queue)} not started")
             if best is None and sum(1 for k in results if k[0] == "validation") == n_val:
                 validation = _validation_table(results, val_arms)
                 best = choose({n: v for n, v in validation.items() if n != "learning-off"}) \
@@ -185,15 +199,17 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                     f"{n} pass@n {v['pass_at_n']:.3f} pass@2 {v['pass_at_2']:.3f}"
                     for n, v in validation.items()) + f"; chosen: {best}")
                 if best != "committed":
-                    arm = next(a for a in candidates if a.name == best)
-                    for key, job in jobs_for("test", arm, test_seeds):
-                        pending[pool.submit(_job, job)] = key
+                    queue += jobs_for("test", next(a for a in candidates if a.name == best), test_seeds)
                 if checkpoint:
                     checkpoint({"partial": True, "validation": validation, "best": best})
-    arms_reported = [a.name for a in fixed] + ([best] if best and best != "committed" else [])
+    # Only seeds whose every arm ran on every test task are reported (a deadline may cut the rest).
+    arms_wanted = [a.name for a in fixed] + ([best] if best and best != "committed" else [])
+    done_seeds = [s for s in test_seeds if all(("test", f, a, s, t) in results
+                                               for f in families for a in arms_wanted for t in parts[f][1])]
+    not_run = sorted({(k[2], k[3]) for k, _ in queue}) if stopped_early else []
     learning_arm = best or "committed"
-    out_families = {fam: _family(results, fam, parts[fam][1], arms_reported, test_seeds, learning_arm,
-                                 budget) for fam in families}
+    out_families = {fam: _family(results, fam, parts[fam][1], arms_wanted, done_seeds, learning_arm,
+                                 budget) for fam in families} if done_seeds else {}
     base = load_config(None, values={**experiment, **fixed[0].values})
     return {
         "purpose": "does learning help? paired arms at an equal budget; recipe chosen on validation",
@@ -202,7 +218,10 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         "validation": {"seed": val_seed, "tasks": {f: parts[f][0] for f in families},
                        "arms": validation, "chosen": best},
         "arms": {a.name: a.values for a in fixed + candidates},
-        "settings": {"budget": budget, "seeds": test_seeds, "val_tasks": val_tasks,
+        "not_run": {"stopped_by_deadline": stopped_early, "arm_seed_pairs_not_started":
+                    [list(p) for p in not_run], "seeds_reported": done_seeds},
+        "settings": {"budget": budget, "seeds": done_seeds, "seeds_asked": test_seeds,
+                     "deadline_s": deadline_s, "val_seed": val_seed, "val_tasks": val_tasks,
                      "test_tasks": test_tasks, "workers": workers, "families": families,
                      "experiment_config": base.model_dump(),
                      "sandbox": os.environ.get("ARCFARM_SANDBOX", "strict")},
@@ -210,6 +229,11 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         "commit": git_commit(), "date": today(),
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _order(item: tuple) -> tuple:
+    (phase, fam, arm, seed, tid), _ = item
+    return (phase != "validation", seed, fam, tid, arm)
 
 
 def _pool(workers: int):
@@ -259,3 +283,51 @@ def _family(results: dict[tuple, dict], fam: str, ids: list[str], arms: list[str
 
 def curves(result: dict[str, Any], family: str) -> dict[str, list[float]]:
     return {arm: v["pass_curve"] for arm, v in result["families"][family]["arms"].items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python3 -m arcfarm.bench.science ...`: `arcfarm bench science` without the CLI's imports
+    (the GPU machines lack typer)."""
+    import argparse
+    import json
+    import sys
+
+    from arcfarm.bench.science_plot import plot_family
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--family", action="append", default=[], help="NAME=PATH (repeat)")
+    ap.add_argument("--model", default="models/toy")
+    ap.add_argument("--budget", type=int, default=128)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--val-tasks", type=int, default=16)
+    ap.add_argument("--test-tasks", type=int, default=48)
+    ap.add_argument("--recipes", default="")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--deadline-s", type=float, default=0)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--plots", type=Path)
+    a = ap.parse_args(argv)
+    families = dict(item.split("=", 1) for item in a.family) or {"heldout": "data/toy/heldout.jsonl"}
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def checkpoint(partial: dict) -> None:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
+
+    result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, val_tasks=a.val_tasks,
+                 test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
+                 recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
+                 log=log, checkpoint=checkpoint)
+    if a.plots:
+        for fam, data in result["families"].items():
+            title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
+            result.setdefault("plots", {})[fam] = str(plot_family(fam, curves(result, fam), a.plots, title))
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

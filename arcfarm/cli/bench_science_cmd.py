@@ -35,6 +35,7 @@ def bench_science(
     test_tasks: int = typer.Option(48, help="Test tasks per family (0 = all the rest)."),
     recipes: str = typer.Option("", help="Comma-separated candidate recipes (default: all known)."),
     workers: int = typer.Option(1, help="Solver processes side by side."),
+    deadline_s: float = typer.Option(0, help="Start no run after this many seconds; report whole seeds (0 = none)."),
     set_: list[str] = typer.Option([], "--set", help="A loop config key for every arm: key=value."),
     json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON to this file."),
@@ -55,7 +56,7 @@ def bench_science(
     try:
         result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
                              val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
-                             recipes=names, overrides=set_, log=log, checkpoint=checkpoint)
+                             recipes=names, overrides=set_, deadline_s=deadline_s, log=log, checkpoint=checkpoint)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
