@@ -121,6 +121,8 @@ def _job(job: tuple) -> dict[str, Any]:
 def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 128, seeds: int = 3,
         val_tasks: int = 16, test_tasks: int = 48, val_seed: int = 100, workers: int = 1,
         recipes: list[str] | None = None, overrides: list[str] | None = None, deadline_s: float = 0,
+        test_arms: tuple[str, ...] = ("sampling-only", "learning-off", "committed"),
+        chosen: str | None = None, validation_from: dict[str, Any] | None = None,
         log: Callable[[str], None] = lambda m: None,
         checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The whole experiment; returns the result in the schema of issue 15 (see module doc)."""
@@ -166,11 +168,19 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         return out
 
     val_arms = [fixed[1]] + candidates  # learning-off too: what the candidates must beat
-    queue = [j for arm in val_arms for j in jobs_for("validation", arm, [val_seed])]
-    queue += [j for arm in fixed for j in jobs_for("test", arm, test_seeds)]
-    n_val = sum(1 for k, _ in queue if k[0] == "validation")
+    fixed = [a for a in fixed if a.name in test_arms]
     best: str | None = None
     validation: dict[str, dict[str, float]] = {}
+    queue: list[tuple[tuple, tuple]] = []
+    if chosen is not None:  # chosen on the validation tasks of an earlier run (`validation_from`)
+        best = chosen
+        validation = (validation_from or {}).get("arms", {})
+        if chosen != "committed":
+            queue += jobs_for("test", next(a for a in candidates if a.name == chosen), test_seeds)
+    else:
+        queue += [j for arm in val_arms for j in jobs_for("validation", arm, [val_seed])]
+    queue += [j for arm in fixed for j in jobs_for("test", arm, test_seeds)]
+    n_val = sum(1 for k, _ in queue if k[0] == "validation")
     stopped_early = False
     with _pool(workers) as pool:
         pending: dict[Future, tuple] = {}
@@ -187,6 +197,10 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
             for fut in done:
                 key = pending.pop(fut)
                 results[key] = fut.result()
+                if checkpoint and len(results) % 16 == 0:  # a run cut off by a hard limit keeps these
+                    checkpoint({"partial": True, "validation": validation, "best": best,
+                                "runs": [[list(k), r.get("first_correct"), r.get("pass_at_2")]
+                                         for k, r in results.items()]})
             if deadline_s and time.perf_counter() - started > deadline_s and not stopped_early:
                 stopped_early = True
                 log(f"deadline of {deadline_s} s reached: finishing the {len(pending)} runs in flight, "
@@ -203,23 +217,34 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                 if checkpoint:
                     checkpoint({"partial": True, "validation": validation, "best": best})
     # Only seeds whose every arm ran on every test task are reported (a deadline may cut the rest).
-    arms_wanted = [a.name for a in fixed] + ([best] if best and best != "committed" else [])
-    done_seeds = [s for s in test_seeds if all(("test", f, a, s, t) in results
-                                               for f in families for a in arms_wanted for t in parts[f][1])]
+    arms_wanted = [a.name for a in fixed] + ([best] if best and best not in [a.name for a in fixed] else [])
+    # A deadline may cut a seed short: report, per family, the tasks every arm finished in every
+    # seed that has any (the pairing holds on them); `runs` keeps every finished run either way.
+    done_seeds = [s for s in test_seeds if any(k[0] == "test" and k[3] == s for k in results)]
     not_run = sorted({(k[2], k[3]) for k, _ in queue}) if stopped_early else []
     learning_arm = best or "committed"
-    out_families = {fam: _family(results, fam, parts[fam][1], arms_wanted, done_seeds, learning_arm,
-                                 budget) for fam in families} if done_seeds else {}
+    finished = {fam: [t for t in parts[fam][1] if all(("test", fam, a, s, t) in results
+                                                       for a in arms_wanted for s in done_seeds)]
+                for fam in families}
+    out_families = {fam: _family(results, fam, finished[fam], arms_wanted, done_seeds, learning_arm,
+                                 budget) for fam in families if done_seeds and finished[fam]}
     base = load_config(None, values={**experiment, **fixed[0].values})
     return {
         "purpose": "does learning help? paired arms at an equal budget; recipe chosen on validation",
         "families": out_families,
         "learning_arm": learning_arm,
         "validation": {"seed": val_seed, "tasks": {f: parts[f][0] for f in families},
-                       "arms": validation, "chosen": best},
+                       "arms": validation, "chosen": best,
+                       "from_earlier_run": chosen is not None},
+        "runs": [{"phase": k[0], "family": k[1], "arm": k[2], "seed": k[3], "task": k[4],
+                  **{f: r[f] for f in ("first_correct", "pass_at_2", "new_outputs_per_epoch",
+                                       "seconds", "cpu_s") if f in r}}
+                 for k, r in sorted(results.items())],
         "arms": {a.name: a.values for a in fixed + candidates},
         "not_run": {"stopped_by_deadline": stopped_early, "arm_seed_pairs_not_started":
-                    [list(p) for p in not_run], "seeds_reported": done_seeds},
+                    [list(p) for p in not_run], "seeds_reported": done_seeds,
+                    "test_tasks_not_finished": {f: sorted(set(parts[f][1]) - set(finished[f]))
+                                                for f in families}},
         "settings": {"budget": budget, "seeds": done_seeds, "seeds_asked": test_seeds,
                      "deadline_s": deadline_s, "val_seed": val_seed, "val_tasks": val_tasks,
                      "test_tasks": test_tasks, "workers": workers, "families": families,
@@ -304,6 +329,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recipes", default="")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--deadline-s", type=float, default=0)
+    ap.add_argument("--test-arms", default="sampling-only,learning-off,committed")
+    ap.add_argument("--chosen", default=None, help="skip validation: this recipe, chosen earlier")
+    ap.add_argument("--validation-from", type=Path, help="the earlier result whose validation chose it")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--plots", type=Path)
@@ -317,7 +345,11 @@ def main(argv: list[str] | None = None) -> None:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
 
+    earlier = json.loads(a.validation_from.read_text())["validation"] if a.validation_from else None
+    if a.chosen and (earlier is None or earlier.get("chosen") != a.chosen):
+        raise SystemExit(f"--chosen {a.chosen}: --validation-from must be a result whose validation chose it")
     result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, val_tasks=a.val_tasks,
+                 test_arms=tuple(a.test_arms.split(",")), chosen=a.chosen, validation_from=earlier,
                  test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
                  recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
                  log=log, checkpoint=checkpoint)
