@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
 from arcfarm.learn.engines.compile_guard import RECOMPILE_LIMIT, CompileGuard
+from arcfarm.learn.engines.row_noise import gumbel_scores, row_seeds
 
 PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch rounded up to a bucket
 SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only what exists
@@ -163,11 +164,15 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
 
 
 def _sample(logits: torch.Tensor, temperature: float, top_p: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+            generator: torch.Generator | None = None, seeds: torch.Tensor | None = None,
+            step: int | torch.Tensor = 0) -> torch.Tensor:
     """One token per row of float32 logits [B, V]: greedy when temperature <= 0, else
-    temperature + top-p (as transformers' TopPLogitsWarper) and the exponential race."""
+    temperature + top-p (as transformers' TopPLogitsWarper) and the exponential race; with
+    `seeds` (one per row) each row's noise is its own (`row_noise`), at generated token `step`."""
     if temperature <= 0:
         return logits.argmax(-1)
+    if seeds is not None:
+        return gumbel_scores(logits, temperature, top_p, seeds, step).argmax(-1)
     logits = logits / temperature
     if top_p < 1.0:
         sorted_logits, order = torch.sort(logits, dim=-1)
@@ -200,6 +205,7 @@ class _State:
         self.step = torch.zeros(1, dtype=torch.long, device=device)  # its slot in the suffix
         self.out = torch.zeros(B, suffix_cap, dtype=torch.long, device=device)
         self.finished = torch.zeros(B, dtype=torch.bool, device=device)
+        self.row_seeds = torch.zeros(B, dtype=torch.long, device=device)  # params.prompt_seeds
         self.slots = torch.arange(suffix_cap, device=device)
         self.graphs: dict[tuple, torch.cuda.CUDAGraph] = {}
         self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None  # dies with it
@@ -369,9 +375,19 @@ class FastEngine(Engine):
         groups = max(1, min(batch_size // m, len(items)))
         results: list[list[list[int]]] = [[] for _ in prompt_ids]
         self.last_stats = {"decode_steps": 0, "batches": 0, "prefill_s": 0.0}
+        seeds = None
+        if params.prompt_seeds is not None:
+            if len(params.prompt_seeds) != len(prompt_ids):
+                raise ValueError(f"prompt_seeds: {len(params.prompt_seeds)} seeds for {len(prompt_ids)} prompts")
+            seeds = row_seeds(params.prompt_seeds, n)  # prompt-major: prompt p's sample j at p*n + j
         for start in range(0, len(items), groups):
             batch = items[start:start + groups]
-            rows = self._run_batch([prompt_ids[p] for p, _ in batch], groups, m, params, layers)
+            batch_seeds = None
+            if seeds is not None:  # item k of prompt p is its chunk (k % chunks): samples c*m ..
+                batch_seeds = [seeds[p * n + ((start + k) % chunks) * m + r] if r < need else 0
+                               for k, (p, need) in enumerate(batch) for r in range(m)]
+                batch_seeds += [0] * ((groups - len(batch)) * m)
+            rows = self._run_batch([prompt_ids[p] for p, _ in batch], groups, m, params, layers, batch_seeds)
             for g, (p, need) in enumerate(batch):
                 results[p].extend(rows[g * m:g * m + need])
         return results
@@ -392,7 +408,7 @@ class FastEngine(Engine):
         return st
 
     def _run_batch(self, prompts: list[list[int]], groups: int, m: int, params: SamplingParams,
-                   layers: list[_Layer]) -> list[list[int]]:
+                   layers: list[_Layer], seeds: list[int] | None = None) -> list[list[int]]:
         real = len(prompts)
         prompts = prompts + [prompts[0]] * (groups - real)  # pad the last batch to the graph shape
         longest = max(len(p) for p in prompts)
@@ -407,6 +423,8 @@ class FastEngine(Engine):
         if self._pending_seed is not None:
             torch.manual_seed(self._pending_seed)
             self._pending_seed = None
+        if seeds is not None:
+            st.row_seeds.copy_(torch.tensor(seeds, dtype=torch.long))
         first = self._prefill_all(st, prompts, m, layers, params)
         st.tokens.copy_(first)
         st.out[:, 0].copy_(first)
@@ -442,7 +460,8 @@ class FastEngine(Engine):
     # --- CUDA graphs -----------------------------------------------------------------------------
 
     def _key(self, st: _State, pb: int, sb: int, params: SamplingParams) -> tuple:
-        return (self._signature, pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p))
+        return (self._signature, pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p),
+                params.prompt_seeds is not None)
 
     def _capture(self, st: _State, layers, pb: int, sb: int, params: SamplingParams) -> None:
         key = self._key(st, pb, sb, params)
@@ -474,7 +493,8 @@ class FastEngine(Engine):
             logits = self._prefill(st, g, ids, layers)
             st.prefix_bias[g, ..., :len(ids)] = 0.0
             st.pos_base[g * m:(g + 1) * m] = len(ids)
-            firsts.append(_sample(logits.expand(m, -1), params.temperature, params.top_p))
+            seeds = st.row_seeds[g * m:(g + 1) * m] if params.prompt_seeds is not None else None
+            firsts.append(_sample(logits.expand(m, -1), params.temperature, params.top_p, seeds=seeds))
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         self.last_stats["prefill_s"] += time.perf_counter() - t0
@@ -535,7 +555,8 @@ class FastEngine(Engine):
                                  lay.o, lay.ln2, lay.gate_up, lay.down, spec.eps, st.groups, H, kvh, d)
         x = _rms_norm(x, self._core.norm.weight, spec.eps)
         logits = F.linear(x, self._lm.lm_head.weight).float()
-        nxt = _sample(logits, params.temperature, params.top_p)
+        seeds = st.row_seeds if params.prompt_seeds is not None else None
+        nxt = _sample(logits, params.temperature, params.top_p, seeds=seeds, step=st.step + 1)
         nxt = torch.where(st.finished, st.tokens, nxt)  # finished rows repeat a stop token
         st.step.add_(1)
         st.out.index_copy_(1, st.step, nxt[:, None])
