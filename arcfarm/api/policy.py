@@ -45,8 +45,14 @@ DEFAULT_OVERRIDES: dict[str, tuple[float, float] | None] = {
     "lora_target_modules": None, "learning_rate": (0, 0.01), "train_epochs_per_round": (1, 8),
     "train_batch_tokens": (1, 65_536), "max_seq_len": (16, 16_384),
     "gradient_checkpointing": None, "continue_optimizer": None, "weight_decay": (0, 1),
+    "learning": None, "relabel_policy": None, "relabel_top_k": (1, 1024), "shuffle_train_pairs": None,
+    "cold_prompts_per_round": (0, 1024), "cold_temperature": (0, 2), "lr_warmup_ratio": None,
+    "lr_schedule": None, "train_examples_per_step": (0, 1024),
     "model": None,  # any of the approved models
 }
+# Keys only the operator sets (in a bundled config): which device a worker uses, and an adapter
+# loaded from a folder or a recorded training into every job of the run.
+OPERATOR_ONLY = ("device", "base_adapter")
 TINY_MODELS = ("builtin:tiny", "models/toy")
 
 

@@ -6,7 +6,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arcfarm.api.main import create_app
-from arcfarm.api.policy import DEFAULT_OVERRIDES, ApiPolicy, default_models, load_policy
+from arcfarm.api.policy import (
+    DEFAULT_OVERRIDES,
+    OPERATOR_ONLY,
+    ApiPolicy,
+    default_models,
+    load_policy,
+)
 from arcfarm.learn.config import ConfigError, RunConfig, load_config
 from arcfarm.settings import Settings, SettingsError
 
@@ -30,6 +36,12 @@ def test_every_default_range_lies_inside_runconfig():
         field = RunConfig.model_fields[key]
         ceilings = [m.le for m in field.metadata if getattr(m, "le", None) is not None]
         assert ceilings and bounds[1] <= ceilings[0], key
+
+
+def test_every_runconfig_key_is_either_overridable_or_operator_only():
+    """A new config key must be placed by decision, not left out of the API by accident."""
+    assert set(DEFAULT_OVERRIDES) | set(OPERATOR_ONLY) == set(RunConfig.model_fields)
+    assert not set(DEFAULT_OVERRIDES) & set(OPERATOR_ONLY)
 
 
 def test_check_uses_the_validated_value():
