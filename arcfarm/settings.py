@@ -16,6 +16,9 @@
     ARCFARM_RECONCILE_S          seconds between a worker's reconcile passes (default 60; 0 = never)
     ARCFARM_DB_RETRY_S           how long a worker retries a database that went away (default 60)
     ARCFARM_MAX_BODY_MB          the largest request body the API accepts (default 20)
+    ARCFARM_API_POLICY           a YAML file: which config keys API runs may override, in which
+                                 ranges, and which models they may load (arcfarm.api.policy)
+    ARCFARM_API_MODELS           comma-separated models the API may load, besides the policy's
     ARCFARM_FAULT_HOOK           tests only: `module:function`, called as f(solver, claim) before
                                  every job a worker runs (to inject faults into real workers)
 
@@ -29,7 +32,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "ARCFARM_"
 
@@ -54,7 +57,17 @@ class Settings(BaseModel):
     reconcile_s: float = Field(60.0, ge=0)
     db_retry_s: float = Field(60.0, ge=0)
     max_body_mb: float = Field(20.0, gt=0)
+    api_policy: Path | None = None
+    api_models: str | None = None
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
+
+    @field_validator("api_token")
+    @classmethod
+    def _blank_token_is_none(cls, token: str | None) -> str | None:
+        """A token of spaces is no token: it must not pass the checks that want one."""
+        if token is None:
+            return None
+        return token.strip() or None
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -79,6 +79,8 @@ def _read_json(path: Path) -> Any:
             return json.load(f, object_pairs_hook=_unique_object)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TaskError(f"file {str(path)!r}: cannot read JSON: {e}") from None
+    except RecursionError:
+        raise TaskError(f"file {str(path)!r}: cannot read JSON: nested too deeply") from None
     except _DuplicateKey as e:
         # At the top level of a challenges or solutions file the key is a task id.
         raise TaskError(f"file {str(path)!r}: duplicate key {e.args[0]!r} "

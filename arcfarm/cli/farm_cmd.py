@@ -26,9 +26,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from arcfarm.api.loopback import is_loopback
 from arcfarm.arc.grids import TaskError
 from arcfarm.cli.main import app
 from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
+from arcfarm.jobs.limits import MAX_RUN_ID, MAX_TASKS_PER_RUN
 from arcfarm.learn.config import ConfigError
 from arcfarm.settings import Settings, SettingsError, get_settings
 
@@ -109,18 +111,6 @@ def db_grant_reader(name: str = typer.Argument(..., help="Role to create or upda
     typer.echo(f"role {name}: SELECT on {', '.join(VIEWS)}; nothing else")
 
 
-def is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1; anything else (0.0.0.0 included) is reachable from outside."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @app.command()
 def api(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8000, help="Port to listen on.")) -> None:
@@ -194,7 +184,7 @@ def submit(
     queue: Optional[str] = typer.Option(None, "--queue", "-Q", help="Celery queue of its jobs."),
     priority: int = typer.Option(0, min=0, max=9, help="9 is served first."),
     task_id: list[str] = typer.Option([], "--task", help="Only these task ids (repeatable)."),
-    limit: int = typer.Option(0, min=0, help="At most this many tasks (0 = all)."),
+    limit: int = typer.Option(0, min=0, max=MAX_TASKS_PER_RUN, help="At most this many tasks (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"run_id": ...}.'),
     no_run: bool = typer.Option(False, "--no-run", help="Embedded mode: only queue the jobs."),
 ) -> None:
@@ -236,14 +226,14 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
-    from arcfarm.workers.job_runner import Outcome
+    from arcfarm.workers.job_runner import DeliveryOutcome
 
     runner = EmbeddedRunner(settings)
     try:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != Outcome.RETRY,
+                bar, advance=outcome != DeliveryOutcome.RETRY,
                 description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()
@@ -266,7 +256,7 @@ def _progress() -> Progress:
 
 
 @app.command()
-def status(run: int = typer.Argument(..., help="Run id."),
+def status(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            watch: bool = typer.Option(False, "--watch", "-w", help="Follow until the run ends."),
            interval: float = typer.Option(2.0, help="Seconds between polls with --watch."),
            as_json: bool = typer.Option(False, "--json", help="Progress as one JSON object.")) -> None:
@@ -309,6 +299,9 @@ def _print_status(p: dict[str, Any]) -> None:
     out = Console()
     finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
+    if p.get("base_training_id") is not None:
+        out.print(f"started from training {p['base_training_id']} (arcfarm trainings "
+                  f"{p['base_training_id']})")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
               f"{p['predictions']} predictions, {p['worker_seconds']:.0f} s of worker time")
@@ -321,7 +314,7 @@ def _finished_jobs(progress: dict[str, Any]) -> int:
 
 
 @app.command()
-def export(run: int = typer.Argument(..., help="Run id."),
+def export(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            output: Path = typer.Option(..., "--output", "-o", help="Where to write it.")) -> None:
     """Write a run's submission.json (ARC Prize format; [[0]] where a task has no answer)."""
     from arcfarm.db import reads

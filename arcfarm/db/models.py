@@ -1,8 +1,9 @@
 """SQLAlchemy 2 models of the farm's tables (the schema itself is created by migrations/).
 
 One run has one job per task; a job owns its epochs, predictions, adapters and attempts.
-Tasks are shared between runs (deduplicated by dataset, ARC id and content hash); their test
-outputs live in `solutions`, a separate table so a reader role can be denied it.
+Tasks are shared between runs (deduplicated by dataset, ARC id and content hash, without their
+test outputs); the test outputs live in `solutions`, one row per run that supplied them, a
+separate table so a reader role can be denied it.
 Timestamps are UTC and written by Python (`utcnow`) so SQLite and PostgreSQL agree.
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    base_training_id: Mapped[int | None]  # the training its base_adapter came from (0009)
 
 
 class TaskRow(Base):
@@ -63,9 +65,15 @@ class TaskRow(Base):
 
 
 class Solution(Base):
-    __tablename__ = "solutions"
+    """The test outputs one run supplied for one task (0005): a run is scored only against its own.
+    run_id is NULL only for rows kept from before 0005 whose task no run used."""
 
-    task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    __tablename__ = "solutions"
+    __table_args__ = (sa.UniqueConstraint("run_id", "task_pk", name="uq_solutions_run_task"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("runs.id", ondelete="CASCADE"))
+    task_pk: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     test_outputs: Mapped[list[Any]]
 
 
@@ -123,6 +131,7 @@ class Epoch(Base):
     train_s: Mapped[float]
     reset_s: Mapped[float]
     train_tokens: Mapped[int] = mapped_column(default=0)
+    sample_warning: Mapped[str | None] = mapped_column(sa.Text)  # e.g. a compile fallback
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -179,3 +188,34 @@ class Attempt(Base):
     attempt_1: Mapped[list[Any] | None]
     attempt_2: Mapped[list[Any] | None]
     correct: Mapped[bool | None]  # None while no solutions are known
+
+
+class Training(Base):
+    """What `arcfarm learn` trained from the history of runs (0009)."""
+
+    __tablename__ = "trainings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED, index=True)
+    source_runs: Mapped[list[Any]]
+    policy: Mapped[str] = mapped_column(sa.String(50))
+    config: Mapped[dict[str, Any]]
+    model: Mapped[str] = mapped_column(sa.String(500))
+    queue: Mapped[str] = mapped_column(sa.String(100), default="train")
+    code_version: Mapped[str] = mapped_column(sa.String(100))
+    delivery_count: Mapped[int] = mapped_column(default=0)
+    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
+    n_examples: Mapped[int | None]
+    n_tokens: Mapped[int | None] = mapped_column(sa.BigInteger)
+    steps: Mapped[int | None]
+    final_loss: Mapped[float | None]
+    loss_curve: Mapped[list[Any] | None]
+    adapter_uri: Mapped[str | None] = mapped_column(sa.Text)
+    adapter_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    adapter_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

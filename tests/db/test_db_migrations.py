@@ -16,10 +16,11 @@ from arcfarm.db import migrate
 from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
-TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
+TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts",
+          "trainings"}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved", "score",
-                    "predictions", "worker_seconds", "created_at", "finished_at"],
+                    "predictions", "worker_seconds", "created_at", "finished_at", "base_training_id"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions", "first_solved_epoch",
                      "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs", "unique_outputs", "relabeled",
@@ -143,6 +144,56 @@ def test_failed_deliveries_rename_and_run_error_drop_go_both_ways(empty_url):
     assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 1
 
 
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = make_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+    finally:
+        engine.dispose()
+
+
+def _outputs(value):
+    return value if isinstance(value, list) else json.loads(value)  # SQLite hands back text
+
+
+def test_solutions_per_run_keeps_every_row_up_and_down(empty_url):
+    """Before: one row per task. After: a row per run with a job on the task (what it was scored
+    against), a row with no run for a task no run uses. Down again: the same rows as before."""
+    this, before = _revision("solutions_per_run")
+    migrate.upgrade(empty_url, before)
+    for sql in (
+        "INSERT INTO runs (name, config, model, code_version, dataset) VALUES ('a', '{}', 'm', 'v', 'd')",
+        "INSERT INTO runs (name, config, model, code_version, dataset) VALUES ('b', '{}', 'm', 'v', 'd')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't1', 'h', '{}')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't2', 'h', '{}')",
+        "INSERT INTO tasks (dataset, task_id, content_hash, task_json) VALUES ('d', 't3', 'h', '{}')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (1, '[[[1]]]')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (2, '[[[2]]]')",
+        "INSERT INTO solutions (task_pk, test_outputs) VALUES (3, '[[[3]]]')",  # no job: an orphan
+        "INSERT INTO jobs (run_id, task_pk) VALUES (1, 1)",
+        "INSERT INTO jobs (run_id, task_pk) VALUES (2, 1)",
+        "INSERT INTO jobs (run_id, task_pk) VALUES (2, 2)",
+    ):
+        _one_job(empty_url, sql + " RETURNING 1")
+    old = sorted((t, _outputs(o)) for t, o in _rows(empty_url, "SELECT task_pk, test_outputs FROM solutions"))
+
+    migrate.upgrade(empty_url, this)
+    new = sorted(((r, t, _outputs(o)) for r, t, o in _rows(
+        empty_url, "SELECT run_id, task_pk, test_outputs FROM solutions")), key=str)
+    assert new == sorted([(1, 1, [[[1]]]), (2, 1, [[[1]]]), (2, 2, [[[2]]]), (None, 3, [[[3]]])], key=str)
+    assert {"id", "run_id", "task_pk", "test_outputs"} == _columns(empty_url, "solutions")
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary WHERE run_id = 2") == 2
+    # a new run's own row is inserted beside the old ones (the id sequence carries on)
+    _one_job(empty_url, "INSERT INTO solutions (run_id, task_pk, test_outputs) "
+                        "VALUES (1, 2, '[[[7]]]') RETURNING id")
+
+    migrate.downgrade(empty_url, before)
+    back = sorted((t, _outputs(o)) for t, o in _rows(empty_url, "SELECT task_pk, test_outputs FROM solutions"))
+    assert back == old
+    assert _columns(empty_url, "solutions") == {"task_pk", "test_outputs"}
+    migrate.upgrade(empty_url, this)  # and up once more
+    assert len(_rows(empty_url, "SELECT id FROM solutions")) == 4
 def test_worker_seconds_rename_and_queue_default_go_both_ways(empty_url):
     """run_summary.gpu_seconds -> worker_seconds (wall time, CPU workers too); on PostgreSQL a
     raw insert into runs gets the queue workers consume, and a reader's grant survives."""
@@ -196,3 +247,20 @@ def test_a_run_row_defaults_to_the_queue_workers_consume():
     assert Run.__table__.c.queue.default.arg == DEFAULT_QUEUE == "arcfarm"
     config = celery_config(SimpleNamespace(broker_url="redis://x", visibility_timeout_s=60))
     assert config["task_default_queue"] == DEFAULT_QUEUE
+
+
+def test_trainings_and_run_lineage_go_both_ways(empty_url):
+    this, before = _revision("trainings")
+    migrate.upgrade(empty_url, before)
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    migrate.upgrade(empty_url, this)
+    training = _one_job(empty_url, "INSERT INTO trainings (name, source_runs, policy, config, model, "
+                                   "code_version, created_at) VALUES ('t', '[1]', 'top8', '{}', 'm', "
+                                   "'v', CURRENT_TIMESTAMP) RETURNING id")
+    _one_job(empty_url, f"UPDATE runs SET base_training_id = {training} RETURNING id")
+    assert _one_job(empty_url, "SELECT base_training_id FROM run_summary") == training
+    migrate.downgrade(empty_url, before)
+    assert "base_training_id" not in _columns(empty_url, "runs")
+    assert "trainings" not in schema(empty_url)[0]
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 0  # the view still works

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -56,6 +57,15 @@ def test_values_round_trip(session, helpers):
         assert (got.error, got.error_message, got.fingerprint, got.pixel_score) == (None, None, None, 1e-300)
     row = session.execute(sa.text("SELECT test_correct, error_message FROM predictions WHERE sample_index = 0")).one()
     assert tuple(row) == (True, None)  # t1's solution is [[6]]; error_message is SQL NULL
+
+
+def test_the_epoch_row_keeps_what_the_engine_worked_around(session, helpers):
+    job_id = claimed_job(session, helpers)
+    recs = [awkward(0)]
+    note = "decode step: torch.compile failed for 1 shape(s), decoded eagerly (...)"
+    epoch = replace(helpers.epoch_record(0, recs), sample_warning=note)
+    assert writes.record_epoch(session=session, job_id=job_id, epoch=epoch, predictions=recs)
+    assert reads.job_records(session=session, job_id=job_id).epochs[0].sample_warning == note
 
 
 def test_retry_after_failure_mid_way_stores_each_row_once(session, helpers, monkeypatch):
