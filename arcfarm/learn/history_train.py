@@ -84,6 +84,7 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
     unloaded again once saved.
     """
     datasets, trl = _import_trl()
+    import torch
     from peft import LoraConfig
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -115,9 +116,8 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
                 if progress:
                     progress(state.global_step, total_steps, float(logs["loss"]))
 
-    device = next(model.parameters()).device
-    bf16 = device.type == "cuda" and next(model.parameters()).dtype.is_floating_point \
-        and str(next(model.parameters()).dtype) == "torch.bfloat16"
+    first = next(model.parameters())
+    device, bf16 = first.device, first.device.type == "cuda" and first.dtype == torch.bfloat16
     with tempfile.TemporaryDirectory(prefix="arcfarm-learn-") as scratch:
         args = trl.SFTConfig(
             output_dir=scratch, num_train_epochs=config.train_epochs_per_round,
