@@ -4,9 +4,9 @@
 -- query them rather than the tables, whose columns may grow. They run on PostgreSQL and SQLite.
 --
 --   run_summary(run_id, name, status, n_tasks, n_done, n_failed, n_solved, score, predictions,
---               gpu_seconds, created_at, finished_at, base_training_id)
+--               worker_seconds, created_at, finished_at, base_training_id)
 --       One row per run. score = sum over tasks of the task's score; n_solved = tasks whose every
---       test input has a correct attempt (score = 1); gpu_seconds = sum of the jobs' seconds;
+--       test input has a correct attempt (score = 1); worker_seconds = sum of the jobs' wall-clock seconds (GPU or CPU workers);
 --       base_training_id = the `arcfarm learn` training the run started from (NULL if none).
 --   task_results(run_id, task_id, status, epochs_run, predictions, first_solved_epoch,
 --                passes_train, score, seconds)
@@ -113,7 +113,7 @@ GROUP BY run_id
 ORDER BY run_id;
 
 -- Q: Leaderboard: runs by score, with what they spent.
-SELECT run_id, name, score, n_solved, n_tasks, n_failed, predictions, gpu_seconds
+SELECT run_id, name, score, n_solved, n_tasks, n_failed, predictions, worker_seconds
 FROM run_summary
 ORDER BY score DESC, run_id;
 

@@ -1,6 +1,6 @@
 """Does learning from history help? `arcfarm bench learn-history` (issue 19, item 5).
 
-Per seed s, on the farm's own code paths (runs through `job_runner.run_job`, training through
+Per seed s, on the farm's own code paths (runs through `job_runner.run_delivery`, training through
 `training_runner.run_training`, all recorded in the database of the settings):
 
     A      sampling only (budget B) on the seen tasks, seed s

@@ -6,6 +6,8 @@ from arcfarm.cli import (
     bench_gpu_cmd,  # noqa: F401
     bench_learn_cmd,  # noqa: F401
     bench_scale_cmd,  # noqa: F401
+    bench_science_cmd,  # noqa: F401
+    bench_ui_cmd,  # noqa: F401
     exec_cmd,  # noqa: F401
     farm_cmd,  # noqa: F401
     learn_cmd,  # noqa: F401

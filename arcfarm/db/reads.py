@@ -9,13 +9,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from arcfarm.db.models import Adapter, Attempt, Epoch, Job, Prediction, Run, TaskRow, utcnow
+from arcfarm.db.models import (
+    Adapter,
+    Attempt,
+    Epoch,
+    Job,
+    Prediction,
+    Run,
+    Solution,
+    TaskRow,
+    utcnow,
+)
 from arcfarm.db.status import RUN_OPEN, JobStatus
 from arcfarm.learn.history import HistoryProgram
 from arcfarm.learn.records import EpochRecord, PredictionRecord
@@ -70,7 +80,8 @@ def _epoch_record(row: Epoch) -> EpochRecord:
                        train_loss=row.train_loss, train_error=row.train_error,
                        best_train_correct=row.best_train_correct, passes_train=row.passes_train,
                        sample_s=row.sample_s, execute_s=row.execute_s, relabel_s=row.relabel_s,
-                       train_s=row.train_s, reset_s=row.reset_s, train_tokens=row.train_tokens)
+                       train_s=row.train_s, reset_s=row.reset_s, train_tokens=row.train_tokens,
+                       sample_warning=row.sample_warning)
 
 
 def _prediction_record(row: Prediction) -> PredictionRecord:
@@ -195,6 +206,73 @@ def queued_jobs(*, session: Session, run_id: int | None = None) -> list[JobRef]:
     if run_id is not None:
         where.append(Job.run_id == run_id)
     return _job_refs(session, *where)
+
+
+# --- the dashboard (arcfarm.api.ui): aggregates of the views, and what a task page shows ------
+
+def job_counts(*, session: Session, run_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Jobs per status of each run (every status present), in one grouped query."""
+    counts: dict[int, dict[str, int]] = {r: {s.value: 0 for s in JobStatus} for r in run_ids}
+    if run_ids:
+        rows = session.execute(sa.select(Job.run_id, Job.status, sa.func.count())
+                               .where(Job.run_id.in_(list(run_ids))).group_by(Job.run_id, Job.status))
+        for run_id, status, n in rows:
+            counts[run_id][status] = n
+    return counts
+
+
+def run_analysis(*, session: Session, run_id: int) -> dict[str, Any]:
+    """A run's error mix, seconds per phase and each task's first test-correct sample (the
+    predictions it took to find a right program), from the jobs' counters (kept by
+    record_epoch) and epoch_stats: nothing here reads the run's predictions one by one."""
+    jobs = session.execute(sa.select(TaskRow.task_id, Job.first_correct_sample, Job.error_counts)
+                           .join(TaskRow, TaskRow.id == Job.task_pk).where(Job.run_id == run_id)).all()
+    errors: dict[str, int] = {}
+    for _, _, counts in jobs:
+        for error, n in (counts or {}).items():
+            errors[error] = errors.get(error, 0) + n
+    phases = _rows(session, "SELECT COALESCE(SUM(sample_s), 0) AS sample_s, COALESCE(SUM(execute_s), 0) "
+                            "AS execute_s, COALESCE(SUM(train_s), 0) AS train_s FROM epoch_stats "
+                            "WHERE run_id = :run_id", run_id=run_id)[0]
+    return {"errors": dict(sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "phases": {k: float(v) for k, v in phases.items()},
+            "first_correct_sample": {task_id: first for task_id, first, _ in jobs if first is not None}}
+
+
+def best_programs(*, session: Session, run_id: int, task_id: str, limit: int = 6) -> list[dict[str, Any]]:
+    """A task's best programs, one per distinct code, with their outputs and the adapter that
+    sampled them (epoch k's programs come from the LoRA trained for epoch k; epoch 0's from the
+    base model). Ordered as task_detail's predictions (test-correct, train grids right, earliest),
+    programs that ran before those that failed."""
+    job_id = session.scalar(sa.select(Job.id).join(TaskRow, TaskRow.id == Job.task_pk)
+                            .where(Job.run_id == run_id, TaskRow.task_id == task_id))
+    if job_id is None:
+        return []
+    rank = sa.case((Prediction.test_correct.is_(True), 0), else_=1)
+    failed = sa.case((Prediction.error.is_(None), 0), else_=1)  # programs that ran come first
+    stmt = (sa.select(Prediction.epoch, Prediction.sample_index, Prediction.code, Prediction.code_hash,
+                      Prediction.error, Prediction.train_correct, Prediction.train_total,
+                      Prediction.passes_train, Prediction.test_correct, Prediction.train_outputs,
+                      Prediction.test_outputs, Adapter.uri.label("adapter_uri"),
+                      Adapter.sha256.label("adapter_sha256"))
+            .outerjoin(Adapter, sa.and_(Adapter.job_id == Prediction.job_id, Adapter.epoch == Prediction.epoch))
+            .where(Prediction.job_id == job_id)
+            .order_by(rank, Prediction.train_correct.desc(), failed, Prediction.sample_index)
+            .limit(limit * 8))
+    chosen: dict[str, dict[str, Any]] = {}
+    for row in session.execute(stmt).mappings():
+        if row["code_hash"] not in chosen and len(chosen) < limit:
+            chosen[row["code_hash"]] = dict(row)
+    return list(chosen.values())
+
+
+def task_solutions(*, session: Session, run_id: int, task_id: str) -> list[Any] | None:
+    """The test outputs of a run's task, or None when unknown. Only for a viewer allowed them
+    (the dashboard's token holder); the reader role cannot read `solutions` at all. The run's
+    own row only: another run's test outputs for the same task are not this run's (0005)."""
+    stmt = (sa.select(Solution.test_outputs).join(TaskRow, TaskRow.id == Solution.task_pk)
+            .where(Solution.run_id == run_id, TaskRow.task_id == task_id))
+    return session.scalar(stmt)
 
 
 # --- learning from history: which recorded programs become training examples ------------------

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from arcfarm.db.status import DEFAULT_QUEUE  # named once there: the runs table's default too
 from arcfarm.settings import Settings, SettingsError
 
-DEFAULT_QUEUE = "arcfarm"
 RUN_JOB = "arcfarm.run_job"  # the Celery task's name; its one argument is the job id
 # `arcfarm learn` as a farm job: its one argument is the training id; on a queue of its own, so
 # only workers started with `-Q train` (a GPU that can hold the model for training) take it.

@@ -41,7 +41,8 @@ def lora_settings(config: RunConfig) -> LoraSettings:
         batch_tokens=config.train_batch_tokens, max_seq_len=config.max_seq_len,
         epochs=config.train_epochs_per_round,
         gradient_checkpointing=config.gradient_checkpointing,
-        continue_optimizer=config.continue_optimizer)
+        continue_optimizer=config.continue_optimizer, warmup_ratio=config.lr_warmup_ratio,
+        lr_schedule=config.lr_schedule, examples_per_step=config.train_examples_per_step)
 
 
 def adapter_lora_config(config: RunConfig) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Celery tasks: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_job`, and
+"""The Celery tasks: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_delivery`, and
 `arcfarm.run_training(training_id)` (queue `train`) around `training_runner.run_training`.
 
 Everything the task needs lives once per worker process (`context()`): the database sessions,
@@ -23,8 +23,7 @@ from arcfarm.jobs.broker import RUN_JOB, RUN_TRAINING
 from arcfarm.jobs.reconciler import Reconciler
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.job_runner import Outcome, SolverCache, Worker
-from arcfarm.workers.job_runner import run_job as _run_job
+from arcfarm.workers.job_runner import DeliveryOutcome, SolverCache, Worker, run_delivery
 from arcfarm.workers.training_runner import BaseModelCache
 from arcfarm.workers.training_runner import run_training as _run_training
 
@@ -86,8 +85,8 @@ def _shutting_down(**_: Any) -> None:
 
 @shared_task(name=RUN_JOB, bind=True, ignore_result=True, acks_late=True)
 def run_job(self, job_id: int) -> str:
-    outcome = _run_job(int(job_id), **context())
-    if outcome in (Outcome.RETRY, Outcome.RELEASED):
+    outcome = run_delivery(int(job_id), **context())
+    if outcome in (DeliveryOutcome.RETRY, DeliveryOutcome.RELEASED):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
     return outcome
 
@@ -104,6 +103,6 @@ def run_training(self, training_id: int) -> str:
                             artifacts=ctx["artifacts"], worker_name=ctx["worker"].name,
                             models=_base_models(), max_deliveries=settings.max_deliveries,
                             db_retry_s=settings.db_retry_s)
-    if outcome == Outcome.RETRY:
+    if outcome == DeliveryOutcome.RETRY:
         raise self.retry(countdown=0, max_retries=None)  # the row says queued again
     return outcome

@@ -1,6 +1,6 @@
 """The job runner: claim a job, run the search-and-learn loop on its task, persist as it goes.
 
-    run_job(job_id, session_factory=..., solver_cache=..., artifacts=...)
+    run_delivery(job_id, session_factory=..., solver_cache=..., artifacts=...)
 
 is what both the Celery task (arcfarm.workers.celery_task) and the embedded in-process queue call.
 It reads everything from the database by id, so a message carries only the job id:
@@ -47,8 +47,8 @@ from arcfarm.workers.base_adapters import BaseAdapters
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
-    """How one delivery of a job ended (what `run_job` returns)."""
+class DeliveryOutcome(StrEnum):
+    """How one delivery of a job ended (what `run_delivery` returns)."""
 
     DONE = "done"  # attempts stored, job done
     CANCELLED = "cancelled"  # the run was cancelled; the job stopped at an epoch boundary
@@ -120,16 +120,16 @@ class _Db:
         return retry_db(once, what=fn.__name__, budget_s=self.budget_s)
 
 
-def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
-            artifacts: ArtifactStore, worker: Worker | None = None) -> Outcome:
-    """Run one job to its end (this delivery of it); how it ended is the Outcome."""
+def run_delivery(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
+            artifacts: ArtifactStore, worker: Worker | None = None) -> DeliveryOutcome:
+    """Run one job to its end (this delivery of it); how it ended is the DeliveryOutcome."""
     worker = worker or Worker()
     db = _Db(session_factory, worker.db_retry_s)
     claim = db(writes.claim_job, job_id=job_id, worker_host=worker.host, worker_name=worker.name,
                gpu=worker.gpu, stale_after_s=worker.stale_after_s)
     if claim is None:
         log.info("job %s: nothing to do (finished, failed, cancelled, or alive elsewhere)", job_id)
-        return Outcome.SKIPPED
+        return DeliveryOutcome.SKIPPED
     if claim.delivery_count > worker.max_deliveries:
         # Earlier deliveries died without reporting (e.g. the process was killed): give up.
         return _fail(db, job_id, f"gave up after {claim.delivery_count - 1} "
@@ -145,14 +145,14 @@ def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache
     if result.stop_reason == "cancelled" and worker.stopping.is_set() \
             and db(writes.release_job, job_id=job_id):
         log.info("job %s: released at an epoch boundary (worker shutting down)", job_id)
-        return Outcome.RELEASED
+        return DeliveryOutcome.RELEASED
     db(writes.finish_job, job_id=job_id, result=result)
-    return Outcome.CANCELLED if result.stop_reason == "cancelled" else Outcome.DONE
+    return DeliveryOutcome.CANCELLED if result.stop_reason == "cancelled" else DeliveryOutcome.DONE
 
 
-def _fail(db: _Db, job_id: int, error: str, final: bool) -> Outcome:
+def _fail(db: _Db, job_id: int, error: str, final: bool) -> DeliveryOutcome:
     db(writes.fail_job, job_id=job_id, error=error, final=final)
-    return Outcome.FAILED if final else Outcome.RETRY
+    return DeliveryOutcome.FAILED if final else DeliveryOutcome.RETRY
 
 
 def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts: ArtifactStore,

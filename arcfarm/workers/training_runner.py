@@ -25,7 +25,7 @@ from arcfarm.learn.config import RunConfig
 from arcfarm.learn.history import history_examples
 from arcfarm.learn.history_train import HistoryTrainingError, Progress, train_on_history
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.job_runner import Outcome, _Db
+from arcfarm.workers.job_runner import DeliveryOutcome, _Db
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,14 @@ def _load(config: RunConfig):
 def run_training(training_id: int, *, session_factory: sessionmaker[Session],
                  artifacts: ArtifactStore, worker_name: str, models: BaseModelCache | None = None,
                  max_deliveries: int = 3, db_retry_s: float = 60.0,
-                 progress: Progress | None = None) -> Outcome:
-    """Run one delivery of a training to its end; how it ended is the Outcome."""
+                 progress: Progress | None = None) -> DeliveryOutcome:
+    """Run one delivery of a training to its end; how it ended is the DeliveryOutcome."""
     db = _Db(session_factory, db_retry_s)
     claim = db(trainings.claim_training, training_id=training_id, worker_name=worker_name,
                max_deliveries=max_deliveries)
     if claim is None:
         log.info("training %s: nothing to do (finished, failed, or given up)", training_id)
-        return Outcome.SKIPPED
+        return DeliveryOutcome.SKIPPED
     try:
         report, adapter = _train(claim, db, artifacts, models or BaseModelCache(), progress)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
@@ -73,9 +73,9 @@ def run_training(training_id: int, *, session_factory: sessionmaker[Session],
             or claim.delivery_count >= max_deliveries
         db(trainings.fail_training, training_id=training_id, final=final,
            error="".join(traceback.format_exception(exc)).strip())
-        return Outcome.FAILED if final else Outcome.RETRY
+        return DeliveryOutcome.FAILED if final else DeliveryOutcome.RETRY
     db(trainings.finish_training, training_id=training_id, report=report, adapter=adapter)
-    return Outcome.DONE
+    return DeliveryOutcome.DONE
 
 
 def _train(claim: trainings.TrainingClaim, db: _Db, artifacts: ArtifactStore,

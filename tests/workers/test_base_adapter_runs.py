@@ -14,7 +14,7 @@ from arcfarm.jobs import learn, submit
 from arcfarm.learn.config import ConfigError, load_config
 from arcfarm.learn.model import load_model
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.job_runner import SolverCache, run_job
+from arcfarm.workers.job_runner import SolverCache, run_delivery
 from arcfarm.workers.training_runner import run_training
 
 from farm_helpers import TASKS, row_counts, tiny_overrides, write_history
@@ -56,7 +56,7 @@ def test_a_run_started_from_a_training_records_and_uses_it(session_factory, farm
         assert reads.run_progress(session=s, run_id=run_id)["base_training_id"] == tid
     solvers = SolverCache()
     try:
-        assert run_job(job_id, session_factory=session_factory, solver_cache=solvers,
+        assert run_delivery(job_id, session_factory=session_factory, solver_cache=solvers,
                        artifacts=store) == "done"
         local = solvers.solver.config.base_adapter  # the fetched folder, not training:<id>
         assert local.endswith(f"training-{tid}")

@@ -7,8 +7,8 @@ training (`base_adapter: training:<id>`) records it in runs.base_training_id, an
 shows it as its last column, so a run's lineage is one join away. No foreign key on the new
 runs column: SQLite cannot add one in place, and the id is checked when the run is created.
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0009"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -26,7 +26,7 @@ JSON = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgr
 TS = sa.DateTime(timezone=True)
 
 _RUN_SUMMARY = """
-CREATE VIEW run_summary AS
+CREATE {replace}VIEW run_summary AS
 SELECT r.id AS run_id,
        r.name AS name,
        r.status AS status,
@@ -36,7 +36,7 @@ SELECT r.id AS run_id,
        COALESCE(SUM(CASE WHEN tr.score = 1 THEN 1 ELSE 0 END), 0) AS n_solved,
        CAST(COALESCE(SUM(tr.score), 0) AS DOUBLE PRECISION) AS score,
        CAST(COALESCE(SUM(tr.predictions), 0) AS BIGINT) AS predictions,
-       CAST(COALESCE(SUM(tr.seconds), 0) AS DOUBLE PRECISION) AS gpu_seconds,
+       CAST(COALESCE(SUM(tr.seconds), 0) AS DOUBLE PRECISION) AS worker_seconds,
        r.created_at AS created_at,
        r.finished_at AS finished_at{lineage}
 FROM runs r LEFT JOIN task_results tr ON tr.run_id = r.id
@@ -74,14 +74,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_trainings_status", "trainings", ["status"])
     op.add_column("runs", sa.Column("base_training_id", sa.Integer, nullable=True))
-    op.execute("DROP VIEW run_summary")
-    op.execute(_RUN_SUMMARY.format(lineage=",\n       r.base_training_id AS base_training_id",
+    # PostgreSQL: CREATE OR REPLACE appends the column and keeps the reader role's SELECT grant;
+    # SQLite has neither grants nor OR REPLACE for views.
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        op.execute("DROP VIEW run_summary")
+    op.execute(_RUN_SUMMARY.format(replace="OR REPLACE " if postgres else "",
+                                   lineage=",\n       r.base_training_id AS base_training_id",
                                    group=", r.base_training_id"))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW run_summary")
-    op.execute(_RUN_SUMMARY.format(lineage="", group=""))
+    op.execute(_RUN_SUMMARY.format(replace="", lineage="", group=""))  # (a reader role needs its grant again)
     # Plain ALTER (PostgreSQL, SQLite >= 3.35): no view reads the column any more.
     op.execute("ALTER TABLE runs DROP COLUMN base_training_id")
     op.drop_index("ix_trainings_status", "trainings")
