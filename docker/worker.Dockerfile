@@ -29,7 +29,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY arcfarm ./arcfarm
 COPY migrations ./migrations
 COPY configs ./configs
-RUN pip install .
+# The learn extra (trl): a worker started with `-Q train` runs `arcfarm learn` trainings.
+RUN pip install ".[learn]"
 
 # Generated programs run in the sandbox as this user, never as root (RLIMIT_NPROC needs it).
 RUN useradd --create-home --uid 1000 arcfarm && mkdir -p /models /artifacts \

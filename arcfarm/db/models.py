@@ -48,7 +48,7 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    base_training_id: Mapped[int | None]  # the training its base_adapter came from (0009)
+    base_training_id: Mapped[int | None]  # the training its base_adapter came from (0008)
 
 
 class TaskRow(Base):
@@ -191,7 +191,7 @@ class Attempt(Base):
 
 
 class Training(Base):
-    """What `arcfarm learn` trained from the history of runs (0009)."""
+    """What `arcfarm learn` trained from the history of runs (0008)."""
 
     __tablename__ = "trainings"
 

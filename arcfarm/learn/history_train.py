@@ -84,6 +84,7 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
     unloaded again once saved.
     """
     datasets, trl = _import_trl()
+    import torch
     from peft import LoraConfig
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -115,9 +116,8 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
                 if progress:
                     progress(state.global_step, total_steps, float(logs["loss"]))
 
-    device = next(model.parameters()).device
-    bf16 = device.type == "cuda" and next(model.parameters()).dtype.is_floating_point \
-        and str(next(model.parameters()).dtype) == "torch.bfloat16"
+    first = next(model.parameters())
+    device, bf16 = first.device, first.device.type == "cuda" and first.dtype == torch.bfloat16
     with tempfile.TemporaryDirectory(prefix="arcfarm-learn-") as scratch:
         args = trl.SFTConfig(
             output_dir=scratch, num_train_epochs=config.train_epochs_per_round,
@@ -126,8 +126,9 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
             logging_steps=1, save_strategy="no", report_to=[], seed=config.seed,
             data_seed=config.seed, max_length=None, packing=False, bf16=bf16,
             use_cpu=device.type == "cpu", dataloader_num_workers=0, disable_tqdm=True,
-            # transformers 5.2x renamed it (activation_checkpointing); name it only when wanted.
-            **({"gradient_checkpointing": True} if config.gradient_checkpointing else {}))
+            # trl's default is True; ours is the config's (false unless memory needs it). The
+            # old name, which transformers 5.17 knows and 5.2x still maps to the new one.
+            gradient_checkpointing=config.gradient_checkpointing)
         trainer = trl.SFTTrainer(model=model, args=args, processing_class=tokenizer,
                                  train_dataset=datasets.Dataset.from_list(rows),
                                  peft_config=peft_config, callbacks=[_Report()])

@@ -67,3 +67,29 @@ def test_learn_trains_here_and_records_the_training(home, tiny_model_dir):
     assert Path(row["adapter_uri"].removeprefix("file://")).is_relative_to(home / "artifacts")
     shown = _arcfarm(home, "trainings", "1")
     assert shown.returncode == 0 and "base_adapter=training:1" in shown.stdout
+
+
+def test_on_a_farm_learn_queues_the_training_for_its_queue(farm_env, farm_settings, session_factory,
+                                                          tmp_path, queue_name):
+    """With a broker, `arcfarm learn` stores the row (queued) and leaves one message on the
+    training queue; it trains nothing itself."""
+    from arcfarm.jobs.queue import CeleryQueue
+
+    with session_factory() as s:
+        run_id = write_history(s, "cli-farm-source")
+    queue = f"{queue_name}-train"  # no worker listens here
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCFARM_")}
+    env.update(farm_env)
+    proc = subprocess.run([ARCFARM, "learn", "--runs", str(run_id), "-c", "tiny-cpu", "--out", "farm",
+                           "--queue", queue, "--json"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    assert row["status"] == "queued" and row["queue"] == queue and row["delivery_count"] == 0
+    celery = CeleryQueue(farm_settings)
+    try:
+        assert celery.waiting_job_ids({queue}) == {row["id"]}
+        with celery.app.connection_for_write() as conn:
+            conn.default_channel.client.delete(queue)
+    finally:
+        celery.close()

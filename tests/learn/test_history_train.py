@@ -78,7 +78,9 @@ def test_trl_training_learns_and_saves_an_adapter_the_loop_can_load(tiny_model_d
     data = (tmp_path / "adapter" / ADAPTER_FILE).read_bytes()
     assert report.adapter_sha256 == hashlib.sha256(data).hexdigest()
     assert report.tokens == sum(len(r["input_ids"]) for r in _rows(tok, history_examples(programs(), tok), 2048))
-    # The base model is handed back as it was (trl's LoRA unloaded).
+    # The base model is handed back as it was (trl's LoRA unloaded), and trl's default of
+    # gradient checkpointing did not override the config's (false).
+    assert not model.is_gradient_checkpointing
     after = dict(model.named_parameters())
     assert set(after) == set(before)
     assert all(torch.equal(after[n], before[n]) for n in before)
