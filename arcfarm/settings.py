@@ -5,6 +5,9 @@
     ARCFARM_ARTIFACTS            adapter store, a folder or an fsspec URL (default ./artifacts)
     ARCFARM_HOME                 embedded mode's home: arcfarm.db, runs/, tiny-model/ (default ./.arcfarm)
     ARCFARM_API_TOKEN            when set, the API wants `Authorization: Bearer <token>` (not /health)
+                                 and the dashboard (/ui/) a login with it
+    ARCFARM_UI_READER_TOKEN      a second dashboard login for analysts: every page but the test
+                                 outputs (needs ARCFARM_API_TOKEN)
     ARCFARM_VISIBILITY_TIMEOUT_S seconds before Redis hands an unacked job to another worker
                                  (default 6 h; must exceed every run's time_budget_s)
     ARCFARM_HEARTBEAT_S          seconds between a running job's heartbeats (default 30)
@@ -13,6 +16,9 @@
     ARCFARM_RECONCILE_S          seconds between a worker's reconcile passes (default 60; 0 = never)
     ARCFARM_DB_RETRY_S           how long a worker retries a database that went away (default 60)
     ARCFARM_MAX_BODY_MB          the largest request body the API accepts (default 20)
+    ARCFARM_API_POLICY           a YAML file: which config keys API runs may override, in which
+                                 ranges, and which models they may load (arcfarm.api.policy)
+    ARCFARM_API_MODELS           comma-separated models the API may load, besides the policy's
     ARCFARM_FAULT_HOOK           tests only: `module:function`, called as f(solver, claim) before
                                  every job a worker runs (to inject faults into real workers)
 
@@ -26,7 +32,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "ARCFARM_"
 
@@ -43,6 +49,7 @@ class Settings(BaseModel):
     artifacts: str = "./artifacts"
     home: Path = Path("./.arcfarm")
     api_token: str | None = None
+    ui_reader_token: str | None = None
     visibility_timeout_s: int = Field(6 * 3600, gt=0)
     heartbeat_s: float = Field(30.0, gt=0)
     stale_after_s: float = Field(600.0, gt=0)
@@ -50,13 +57,28 @@ class Settings(BaseModel):
     reconcile_s: float = Field(60.0, ge=0)
     db_retry_s: float = Field(60.0, ge=0)
     max_body_mb: float = Field(20.0, gt=0)
+    api_policy: Path | None = None
+    api_models: str | None = None
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
+
+    @field_validator("api_token")
+    @classmethod
+    def _blank_token_is_none(cls, token: str | None) -> str | None:
+        """A token of spaces is no token: it must not pass the checks that want one."""
+        if token is None:
+            return None
+        return token.strip() or None
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.broker_url and not self.database_url:
             raise ValueError("ARCFARM_BROKER_URL is set but ARCFARM_DATABASE_URL is not: "
                              "workers fed by a broker need a shared database")
+        if self.ui_reader_token and not self.api_token:
+            raise ValueError("ARCFARM_UI_READER_TOKEN is set but ARCFARM_API_TOKEN is not: "
+                             "without a token the dashboard is the loopback operator's only")
+        if self.ui_reader_token and self.ui_reader_token == self.api_token:
+            raise ValueError("ARCFARM_UI_READER_TOKEN must differ from ARCFARM_API_TOKEN")
         if self.stale_after_s <= self.heartbeat_s:
             raise ValueError("ARCFARM_STALE_AFTER_S must exceed ARCFARM_HEARTBEAT_S")
         return self

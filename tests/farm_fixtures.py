@@ -70,13 +70,15 @@ def queue_name():
 
 
 @pytest.fixture(scope="session")
-def farm_env(pg_url, redis_url, tmp_path_factory) -> dict[str, str]:
-    """ARCFARM_* variables of a farm on the test database and broker."""
+def farm_env(pg_url, redis_url, tmp_path_factory, tiny_model_dir) -> dict[str, str]:
+    """ARCFARM_* variables of a farm on the test database and broker. The API may load the
+    tiny model, and a model that does not exist (a job that must fail on every delivery)."""
     home = tmp_path_factory.mktemp("farm-home")
     return {"ARCFARM_DATABASE_URL": pg_url, "ARCFARM_BROKER_URL": redis_url,
             "ARCFARM_ARTIFACTS": str(home / "artifacts"), "ARCFARM_HOME": str(home),
             "ARCFARM_HEARTBEAT_S": "1", "ARCFARM_STALE_AFTER_S": "30",
-            "ARCFARM_VISIBILITY_TIMEOUT_S": "3600"}
+            "ARCFARM_VISIBILITY_TIMEOUT_S": "3600",
+            "ARCFARM_API_MODELS": f"{tiny_model_dir},/nonexistent/arcfarm-model"}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): `create_app` in main.py, one router per resource in routes/."""

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from arcfarm.api.policy import ApiPolicy
 from arcfarm.api.schemas import RunCreate
+from arcfarm.arc.untrusted import UntrustedInputError, check_json_tree, too_deep_message
 from arcfarm.jobs.queue import JobQueue
 from arcfarm.settings import Settings
 
@@ -30,6 +32,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_queue(request: Request) -> JobQueue:
     return request.app.state.queue
+
+
+def get_policy(request: Request) -> ApiPolicy:
+    return request.app.state.policy
 
 
 def require_token(settings: Annotated[Settings, Depends(get_settings)],
@@ -81,19 +87,25 @@ async def run_create_body(request: Request) -> RunCreate:
         data = json.loads(raw, object_pairs_hook=_no_duplicates)
     except _DuplicateKey as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except RecursionError:  # deeper than the parser goes; check_json_tree catches the rest
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, too_deep_message()) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             f"request body is not valid JSON: {exc}") from None
     try:
+        check_json_tree(data)
+    except UntrustedInputError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    try:
         return RunCreate.model_validate(data)
     except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _describe(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, describe_errors(exc.errors())) from None
 
 
-def _describe(exc: ValidationError) -> str:
-    """One line per problem: `field.path: message`."""
+def describe_errors(errors: Sequence[Any]) -> str:
+    """One line per problem: `field.path: message` (the input itself is not echoed)."""
     parts = []
-    for err in exc.errors():
+    for err in errors:
         where = ".".join(str(p) for p in err["loc"]) or "body"
         parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
@@ -102,4 +114,5 @@ def _describe(exc: ValidationError) -> str:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+PolicyDep = Annotated[ApiPolicy, Depends(get_policy)]
 RunCreateDep = Annotated[RunCreate, Depends(run_create_body)]

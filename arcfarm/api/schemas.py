@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from arcfarm.db.status import JobStatus, RunStatus
+from arcfarm.jobs.limits import MAX_TASKS_PER_RUN
 
 Grid = list[list[int]]
 # isoformat(), as the API wrote timestamps before it declared them ("+00:00", not pydantic's "Z").
@@ -30,8 +31,9 @@ class RunCreate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     dataset: str | None = None
-    task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=1)
-    limit: int | None = Field(None, ge=1)
+    task_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, min_length=1, max_length=MAX_TASKS_PER_RUN)
+    limit: int | None = Field(None, ge=1, le=MAX_TASKS_PER_RUN)
     tasks: dict[str, Any] | None = None
     config: str = Field(min_length=1)
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -44,9 +46,11 @@ class RunCreate(BaseModel):
             raise ValueError('give exactly one of "dataset" and "tasks"')
         if self.tasks is not None and (self.task_ids or self.limit):
             raise ValueError('"task_ids" and "limit" select from a "dataset", not from "tasks"')
-        if self.task_ids and len(set(self.task_ids)) != len(self.task_ids):
-            twice = next(t for t in self.task_ids if self.task_ids.count(t) > 1)
-            raise ValueError(f'"task_ids": task {twice!r} is listed twice')
+        seen: set[str] = set()
+        for task_id in self.task_ids or []:  # one pass: a long list must not cost n^2
+            if task_id in seen:
+                raise ValueError(f'"task_ids": task {task_id!r} is listed twice')
+            seen.add(task_id)
         return self
 
 
@@ -79,9 +83,10 @@ class RunSummary(BaseModel):
     n_solved: int
     score: float  # the sum of the tasks' scores (each the fraction of its test inputs solved)
     predictions: int
-    gpu_seconds: float
+    worker_seconds: float  # the jobs' wall-clock seconds summed (a CPU worker's too)
     created_at: Timestamp
     finished_at: Timestamp | None
+    base_training_id: int | None = None  # the training the run started from (lineage)
 
 
 class JobCounts(BaseModel):
@@ -98,11 +103,10 @@ class RunProgress(RunSummary):
     """GET /runs/{id}: the summary, jobs per status, and when the run should end."""
 
     jobs: JobCounts
-    solved: int  # = n_solved
     eta_s: float | None  # None until a job is done
 
 
-class TaskResult(BaseModel):
+class TaskResultRow(BaseModel):
     """A row of the task_results view."""
 
     run_id: int
@@ -168,6 +172,9 @@ class JobRow(BaseModel):
     finished_at: Timestamp | None
     epochs_done: int
     n_predictions: int
+    n_passes_train: int
+    first_correct_sample: int | None  # sample_index of the first test-correct prediction
+    error_counts: dict[str, int] | None  # predictions per error ("none": they ran)
     resumed_from_epoch: int | None
     stop_reason: str | None
     error: str | None
@@ -187,7 +194,7 @@ class TaskDetail(BaseModel):
     """GET /runs/{id}/tasks/{task_id}: its result, job, task JSON, epochs, attempts and best
     predictions (test-correct first, then train grids right, then earliest)."""
 
-    result: TaskResult
+    result: TaskResultRow
     job: JobRow
     task_json: dict[str, Any]
     epochs: list[EpochStats]

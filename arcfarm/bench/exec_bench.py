@@ -26,14 +26,11 @@ import platform
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
 from arcfarm.bench.exec_programs import FLIP, IDENTITY, LOOP, MIX, SIGNAL_IGNORING_LOOP
 from arcfarm.bench.machine import cpu_model, git_commit
-
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 
 def _inputs(task) -> tuple[np.ndarray, ...]:

@@ -33,9 +33,6 @@ from typing import Any, Callable
 
 from arcfarm.bench.machine import cpu_model, git_commit, today
 
-DATE = "2026-11-26"  # the result file's series name; each result records its own date
-DEFAULT_OUT = Path("bench/results") / f"scale-{DATE}.json"
-
 
 @dataclass
 class SimPlan:

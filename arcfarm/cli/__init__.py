@@ -1,0 +1,1 @@
+"""The `arcfarm` command: one module per command group, assembled in main.py."""

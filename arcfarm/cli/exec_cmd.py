@@ -16,6 +16,7 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from arcfarm.cli.main import app
 
@@ -58,12 +59,18 @@ def _record(program: Path, code_error: str | None, result, task, solutions, isol
     }
 
 
+def _inert(text: str) -> Text:
+    """A program's message as plain text for the terminal: control characters (escape sequences
+    that would clear the screen or set the clipboard) shown escaped, and no Rich markup."""
+    return Text("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+
+
 def _table(records: list[dict[str, Any]], isolation: str) -> Table:
     table = Table("program", "error", "train", "test", "seconds", "message", caption=f"sandbox: {isolation}")
     for r in records:
         test = "-" if r["test_correct"] is None else ("yes" if r["test_correct"] else "no")
-        table.add_row(r["program"], r["error"] or "", "yes" if r["train_correct"] else "no", test,
-                      f"{r['seconds']:.3f}", (r["message"] or "")[:60])
+        table.add_row(_inert(r["program"]), r["error"] or "", "yes" if r["train_correct"] else "no", test,
+                      f"{r['seconds']:.3f}", _inert((r["message"] or "")[:60]))
     return table
 
 

@@ -26,9 +26,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from arcfarm.api.loopback import is_loopback
 from arcfarm.arc.grids import TaskError
 from arcfarm.cli.main import app
 from arcfarm.db.status import JOB_TERMINAL, RUN_TERMINAL
+from arcfarm.jobs.limits import MAX_RUN_ID, MAX_TASKS_PER_RUN
 from arcfarm.learn.config import ConfigError
 from arcfarm.settings import Settings, SettingsError, get_settings
 
@@ -109,18 +111,6 @@ def db_grant_reader(name: str = typer.Argument(..., help="Role to create or upda
     typer.echo(f"role {name}: SELECT on {', '.join(VIEWS)}; nothing else")
 
 
-def is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1; anything else (0.0.0.0 included) is reachable from outside."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @app.command()
 def api(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8000, help="Port to listen on.")) -> None:
@@ -194,7 +184,7 @@ def submit(
     queue: Optional[str] = typer.Option(None, "--queue", "-Q", help="Celery queue of its jobs."),
     priority: int = typer.Option(0, min=0, max=9, help="9 is served first."),
     task_id: list[str] = typer.Option([], "--task", help="Only these task ids (repeatable)."),
-    limit: int = typer.Option(0, min=0, help="At most this many tasks (0 = all)."),
+    limit: int = typer.Option(0, min=0, max=MAX_TASKS_PER_RUN, help="At most this many tasks (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help='Print {"run_id": ...}.'),
     no_run: bool = typer.Option(False, "--no-run", help="Embedded mode: only queue the jobs."),
 ) -> None:
@@ -216,7 +206,7 @@ def submit(
                 _send(settings, session, run_id)
     typer.echo(_json({"run_id": run_id}) if as_json else str(run_id))
     if settings.embedded and not no_run:
-        run_embedded(settings, run_id, len(chosen))
+        err.print(f"submission: {run_embedded(settings, run_id, len(chosen))}")
 
 
 def _send(settings: Settings, session, run_id: int) -> None:
@@ -236,14 +226,14 @@ def _send(settings: Settings, session, run_id: int) -> None:
 def run_embedded(settings: Settings, run_id: int, n_jobs: int) -> Path:
     """Run the run's queued jobs here, then write its submission.json under $ARCFARM_HOME/runs/."""
     from arcfarm.workers.embedded import EmbeddedRunner
-    from arcfarm.workers.job_runner import Outcome
+    from arcfarm.workers.job_runner import DeliveryOutcome
 
     runner = EmbeddedRunner(settings)
     try:
         with _progress() as progress:
             bar = progress.add_task(f"run {run_id}", total=n_jobs)
             runner.drain(run_id, on_job=lambda job_id, outcome: progress.update(
-                bar, advance=outcome != Outcome.RETRY,
+                bar, advance=outcome != DeliveryOutcome.RETRY,
                 description=f"run {run_id}: job {job_id} {outcome}"))
     finally:
         runner.close()
@@ -257,7 +247,6 @@ def _write_submission(settings: Settings, run_id: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _session(settings) as session:
         path.write_text(json.dumps(reads.submission(session=session, run_id=run_id)))
-    err.print(f"submission: {path}")
     return path
 
 
@@ -267,7 +256,7 @@ def _progress() -> Progress:
 
 
 @app.command()
-def status(run: int = typer.Argument(..., help="Run id."),
+def status(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            watch: bool = typer.Option(False, "--watch", "-w", help="Follow until the run ends."),
            interval: float = typer.Option(2.0, help="Seconds between polls with --watch."),
            as_json: bool = typer.Option(False, "--json", help="Progress as one JSON object.")) -> None:
@@ -310,9 +299,12 @@ def _print_status(p: dict[str, Any]) -> None:
     out = Console()
     finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
+    if p.get("base_training_id") is not None:
+        out.print(f"started from training {p['base_training_id']} (arcfarm trainings "
+                  f"{p['base_training_id']})")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
-              f"{p['predictions']} predictions, {p['gpu_seconds']:.0f} s of worker time")
+              f"{p['predictions']} predictions, {p['worker_seconds']:.0f} s of worker time")
     with Progress(TextColumn("finished"), BarColumn(), MofNCompleteColumn(), console=out) as bar:
         bar.add_task("", total=p["n_tasks"], completed=finished)
 
@@ -322,7 +314,7 @@ def _finished_jobs(progress: dict[str, Any]) -> int:
 
 
 @app.command()
-def export(run: int = typer.Argument(..., help="Run id."),
+def export(run: int = typer.Argument(..., min=1, max=MAX_RUN_ID, help="Run id."),
            output: Path = typer.Option(..., "--output", "-o", help="Where to write it.")) -> None:
     """Write a run's submission.json (ARC Prize format; [[0]] where a task has no answer)."""
     from arcfarm.db import reads
@@ -379,9 +371,15 @@ def _drain_embedded(settings: Settings) -> dict[int, str]:
 @app.command()
 def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
                                        help="How many of the smallest ARC-AGI-1 training tasks to add."),
-         config: str = typer.Option("toy-cpu", help="Config file or bundled name.")) -> None:
+         config: str = typer.Option("toy-cpu", help="Config file or bundled name."),
+         verbose: bool = typer.Option(False, "--verbose", "-v",
+                                      help="Also show the libraries' warnings and progress bars.")) -> None:
     """Run the main job end to end in this process: the committed toy model on a few ARC-format
     tasks (data/demo/) plus the smallest real ARC tasks, recorded in SQLite."""
+    if not verbose:
+        from arcfarm.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     from arcfarm.arc.datasets import load_taskset
     from arcfarm.jobs import submit as svc
     from arcfarm.learn.config import load_config
@@ -410,7 +408,8 @@ def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
                f"database:   {settings.sqlite_path}\n"
                f"look:       arcfarm status {run_id}\n"
                f"            sqlite3 {settings.sqlite_path} \"SELECT task_id, status, "
-               f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"")
+               f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"\n"
+               f"dashboard:  arcfarm api   then open http://127.0.0.1:8000/ui/runs/{run_id}")
 
 
 def _task_size(task) -> int:

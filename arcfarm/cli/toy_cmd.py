@@ -1,6 +1,7 @@
 """`arcfarm toy ...`: synthesize BARC-style tasks, train the toy induction model, evaluate it.
 
     arcfarm toy synth --n 60000 --heldout 200 --seed 0 --out data/toy/train.jsonl --workers 16
+    arcfarm toy synth --family all --n 64 --validation 24 --seed 0 --out data/toy/families
     arcfarm toy train --tasks data/toy/train.jsonl --out models/toy --minutes 10
     arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
     arcfarm toy plot toy-eval.json --out toy-eval.png
@@ -25,13 +26,31 @@ def _err(message: str) -> None:
 
 @toy_app.command()
 def synth(
-    n: int = typer.Option(..., help="Training tasks to write."),
-    out: Path = typer.Option(..., help="Training JSONL; held-out tasks go to OUT.heldout.jsonl."),
+    n: int = typer.Option(..., help="Training tasks to write (with --family: test tasks per family)."),
+    out: Path = typer.Option(..., help="Training JSONL; held-out tasks go to OUT.heldout.jsonl. "
+                                       "With --family: a directory for FAMILY.validation/test.jsonl."),
     heldout: int = typer.Option(200, help="Held-out tasks (unseen compositions)."),
     seed: int = typer.Option(0),
     workers: int = typer.Option(1, help="Generator processes."),
+    family: str = typer.Option("", help="Write a task family instead of training data: in_distribution, "
+                                        "depth4, out_of_range, count_extrapolation, or all."),
+    validation: int = typer.Option(24, help="With --family: validation tasks per family."),
 ) -> None:
     """Write synthetic tasks whose rendered programs were executed and checked."""
+    if family:
+        from arcfarm.toy.families import FAMILIES, write_families
+
+        names = list(FAMILIES) if family == "all" else [family]
+        if any(name not in FAMILIES for name in names):
+            _err(f"error: unknown family {family!r}; choose one of {', '.join(FAMILIES)} or all")
+            raise typer.Exit(2)
+        try:
+            stats = write_families(names, out, validation=validation, test=n, seed=seed, log=_err)
+        except ValueError as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(2)
+        print(json.dumps(stats, indent=2))
+        return
     from arcfarm.toy.synth import synthesize
 
     stats = synthesize(n, out, heldout=heldout, seed=seed, workers=workers, log=_err)
@@ -113,3 +132,45 @@ def plot_(
     from arcfarm.toy.eval import plot
 
     print(plot(json.loads(result.read_text()), out))
+
+
+@toy_app.command("frames")
+def frames(
+    model: str = typer.Option("models/toy", help="A model directory written by `toy train`."),
+    tasks: Path = typer.Option(Path("data/toy/heldout.jsonl"), help="Synthetic tasks (JSONL of `toy synth`)."),
+    limit: int = typer.Option(4, help="Sample on the first N tasks (0 = skip sampling)."),
+    samples: int = typer.Option(4, help="Programs sampled per frame (9 frames per task)."),
+    likelihood_limit: int = typer.Option(40, help="Score the known program's likelihood on the first N "
+                                                  "tasks (0 = skip)."),
+    seed: int = typer.Option(0),
+    temperature: float = typer.Option(1.0),
+    out: Path = typer.Option(None, "--out", help="Write the result JSON here."),
+) -> None:
+    """Identity frame vs augmented frames: sampled programs' validity and solve rates per frame,
+    and the model's likelihood of the program that solves each frame."""
+    from arcfarm.arc.tasks import parse_task
+    from arcfarm.toy.frame_preference import measure, measure_likelihoods
+    from arcfarm.toy.synth import load_jsonl
+
+    if min(limit, likelihood_limit) < 0 or samples < 1:
+        _err(f"error: --limit and --likelihood-limit must be >= 0 and --samples >= 1, "
+             f"got {limit}, {likelihood_limit} and {samples}")
+        raise typer.Exit(2)
+    try:
+        records = load_jsonl(tasks)
+        chosen = [parse_task(r["id"], r) for r in records[:limit]]
+        if any(r.get("steps") is None for r in records[:likelihood_limit]):
+            raise ValueError(f"{tasks}: the likelihood probe needs synthetic tasks (with their steps)")
+    except (OSError, ValueError, KeyError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2)
+    result: dict = {"tasks_source": str(tasks)}
+    if likelihood_limit:
+        result["likelihood"] = measure_likelihoods(model, records[:likelihood_limit], seed=seed, log=_err)
+    if limit:
+        result["sampling"] = measure(model, chosen, samples=samples, seed=seed, temperature=temperature, log=_err)
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1) + "\n")
+    brief = {k: {key: v[key] for key in ("groups", "identity_minus_augmented")} for k, v in result.items()
+             if isinstance(v, dict)}
+    print(json.dumps(brief, indent=1))

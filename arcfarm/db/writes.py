@@ -5,8 +5,8 @@ idempotent, because Celery delivers at least once: a redelivered or resumed job 
 epoch with the same (job, epoch) and (job, sample_index) keys, which INSERT ... ON CONFLICT turns
 into no-ops or updates in place, never into duplicate rows (predictions on PostgreSQL: the stored
 ones are left out under the job's row lock and the rest go in with COPY). Correctness (`test_correct`,
-`attempts.correct`) is computed here from the solutions table, never by the worker, which
-never sees test outputs.
+`attempts.correct`) is computed here from the solutions the job's own run supplied, never by
+the worker, which never sees test outputs, and never from another run's.
 """
 from __future__ import annotations
 
@@ -107,10 +107,19 @@ def _expected_cost(task_json: dict[str, Any]) -> float:
 
 # --- enqueue -------------------------------------------------------------------------------------
 
+# Rows per statement: far below PostgreSQL's 65,535 bind parameters for any table here.
+CHUNK_ROWS = 1000
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _task_rows(session: Session, dataset: str,
                tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> list[tuple[int, dict[str, Any]]]:
-    """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows and the
-    solutions not stored yet: a few multi-row statements, however many tasks."""
+    """(tasks.id, task_json) per task, inserting the (dataset, id, content hash) rows not stored
+    yet: a few multi-row statements per CHUNK_ROWS tasks."""
     rows = []
     for task, solutions in tasks:
         if solutions is not None and len(solutions) != len(task.test_inputs):
@@ -118,30 +127,38 @@ def _task_rows(session: Session, dataset: str,
                              f"{len(task.test_inputs)} test inputs")
         rows.append(dict(dataset=dataset, task_id=task.id, content_hash=task.content_hash(),
                          task_json=task.to_json()))
-    def stored() -> dict[tuple[str, str], int]:
+
+    def stored(chunk: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
         found = session.execute(sa.select(TaskRow.id, TaskRow.task_id, TaskRow.content_hash)
                                 .where(TaskRow.dataset == dataset,
-                                       TaskRow.task_id.in_([r["task_id"] for r in rows]))).all()
+                                       TaskRow.task_id.in_([r["task_id"] for r in chunk]))).all()
         return {(task_id, content_hash): id_ for id_, task_id, content_hash in found}
 
-    pk = stored()
-    new = [r for r in rows if (r["task_id"], r["content_hash"]) not in pk]
-    if new:  # tasks seen before (the same dataset again) are not sent to the database again
-        identity = ["dataset", "task_id", "content_hash"]
-        session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
-        pk = stored()
-    keys = [pk[(r["task_id"], r["content_hash"])] for r in rows]
-    solution_rows = [dict(task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
-                     for key, (_, solutions) in zip(keys, tasks) if solutions is not None]
-    if solution_rows:
-        session.execute(_insert(session, Solution).on_conflict_do_nothing(index_elements=["task_pk"]),
-                        solution_rows)
-    return [(key, r["task_json"]) for key, r in zip(keys, rows)]
+    pk: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(rows):
+        known = stored(chunk)
+        new = [r for r in chunk if (r["task_id"], r["content_hash"]) not in known]
+        if new:  # tasks seen before (the same dataset again) are not sent to the database again
+            identity = ["dataset", "task_id", "content_hash"]
+            session.execute(_insert(session, TaskRow).on_conflict_do_nothing(index_elements=identity), new)
+            known = stored(chunk)
+        pk.update(known)
+    return [(pk[(r["task_id"], r["content_hash"])], r["task_json"]) for r in rows]
+
+
+def _insert_solutions(session: Session, run_id: int, task_pks: Sequence[int],
+                      tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]]) -> None:
+    """The run's own solutions, one row per task it gave test outputs for (a new run: no conflict)."""
+    rows = [dict(run_id=run_id, task_pk=key, test_outputs=[_grid_json(g) for g in solutions])
+            for key, (_, solutions) in zip(task_pks, tasks) if solutions is not None]
+    for chunk in _chunks(rows):
+        session.execute(_insert(session, Solution), chunk)
 
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
                dataset: str, tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]],
-               queue: str = "default", priority: int = 0) -> int:
+               queue: str = "default", priority: int = 0,
+               base_training_id: int | None = None) -> int:
     """Insert a run, its tasks (reusing stored ones), their solutions and one queued job per task.
 
     Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
@@ -149,16 +166,19 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
     with _transaction(session):
         run = Run(name=name, config=config, model=model, code_version=code_version,
                   status=RunStatus.QUEUED, dataset=dataset, queue=queue, priority=priority,
-                  created_at=utcnow())
+                  created_at=utcnow(), base_training_id=base_training_id)
         session.add(run)
         session.flush()
         if tasks:
             now = utcnow()
+            stored = _task_rows(session, dataset, tasks)
+            _insert_solutions(session, run.id, [task_pk for task_pk, _ in stored], tasks)
             jobs = [dict(run_id=run.id, task_pk=task_pk, status=JobStatus.QUEUED, queued_at=now,
                          expected_cost=_expected_cost(task_json))
-                    for task_pk, task_json in _task_rows(session, dataset, tasks)]
-            session.execute(_insert(session, Job).on_conflict_do_nothing(
-                index_elements=["run_id", "task_pk"]), jobs)
+                    for task_pk, task_json in stored]
+            for chunk in _chunks(jobs):
+                session.execute(_insert(session, Job).on_conflict_do_nothing(
+                    index_elements=["run_id", "task_pk"]), chunk)
     return run.id
 
 
@@ -213,9 +233,11 @@ def _fresh(heartbeat_at: Any, stale_after_s: float) -> bool:
 
 
 def _job_solutions(session: Session, job_id: int, lock: bool = False) -> list[list[list[int]]] | None:
-    """The job's solutions; with `lock` (PostgreSQL only) the job row is also locked until commit."""
+    """The solutions the job's own run supplied (None without them: never another run's);
+    with `lock` (PostgreSQL only) the job row is also locked until commit."""
     stmt = (sa.select(Solution.test_outputs).select_from(Job)
-            .join(Solution, Solution.task_pk == Job.task_pk, isouter=True).where(Job.id == job_id))
+            .join(Solution, (Solution.task_pk == Job.task_pk) & (Solution.run_id == Job.run_id),
+                  isouter=True).where(Job.id == job_id))
     if lock and session.get_bind().dialect.name == "postgresql":
         # FOR NO KEY UPDATE: what the UPDATE of jobs at the end of record_epoch takes anyway,
         # taken first so two deliveries of one job record their epochs one after the other.
@@ -321,14 +343,28 @@ def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
         if adapter is not None:
             _upsert(session, Adapter, [_adapter_row(job_id, epoch.epoch, adapter)], ["job_id", "epoch"])
         done = sa.case((Job.epochs_done < epoch.epoch, epoch.epoch), else_=Job.epochs_done)
-        counted = (sa.select(sa.func.count()).select_from(Prediction)
-                   .where(Prediction.job_id == job_id).scalar_subquery())
         status = session.execute(sa.update(Job).where(Job.id == job_id)
                                  .values(epochs_done=done, heartbeat_at=utcnow(),
-                                         n_predictions=counted)
+                                         **_job_counters(session, job_id))
                                  .returning(Job.status)
                                  .execution_options(synchronize_session=False)).scalar_one()
     return status == JobStatus.RUNNING
+
+
+def _job_counters(session: Session, job_id: int) -> dict[str, Any]:
+    """What status pages read instead of the job's predictions (recounted from all of them, so
+    re-recording an epoch leaves the same numbers): predictions, those that pass every train
+    pair, the first test-correct sample, predictions per error."""
+    error = sa.func.coalesce(Prediction.error, sa.literal_column("'none'"))  # one expression, no parameter
+    rows = session.execute(
+        sa.select(error, sa.func.count(), sa.func.sum(sa.case((Prediction.passes_train, 1), else_=0)),
+                  sa.func.min(sa.case((Prediction.test_correct.is_(True), Prediction.sample_index))))
+        .where(Prediction.job_id == job_id).group_by(error)).all()
+    firsts = [first for *_, first in rows if first is not None]
+    return {"n_predictions": sum(n for _, n, _, _ in rows),
+            "n_passes_train": sum(int(p or 0) for _, _, p, _ in rows),
+            "first_correct_sample": min(firsts) if firsts else None,
+            "error_counts": {error: n for error, n, _, _ in rows} or None}
 
 
 def heartbeat(*, session: Session, job_id: int) -> bool:

@@ -19,19 +19,28 @@ from sqlalchemy.orm import Session
 from arcfarm.arc.datasets import NAMED_DATASETS, TaskSet, load_taskset
 from arcfarm.arc.grids import TaskError
 from arcfarm.arc.tasks import Task, parse_task
-from arcfarm.db import reads, writes
+from arcfarm.arc.untrusted import check_json_tree, check_text
+from arcfarm.db import reads, trainings, writes
 from arcfarm.jobs.broker import DEFAULT_QUEUE
+from arcfarm.jobs.limits import MAX_TASKS_PER_RUN
 from arcfarm.jobs.queue import JobQueue, QueuedJob
-from arcfarm.learn.config import ConfigError, RunConfig, load_config
+from arcfarm.learn.config import ConfigError, RunConfig, load_config, training_id
 from arcfarm.settings import Settings
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]
+
+
+def _check_task_count(count: int, source: str) -> None:
+    if count > MAX_TASKS_PER_RUN:
+        raise TaskError(f"{source}: {count} tasks, more than the {MAX_TASKS_PER_RUN} a run may hold "
+                        "(split it into several runs)")
 
 
 def tasks_from_json(tasks: Any) -> TaskList:
     """{task_id: task_json} as (Task, solutions) pairs; TaskError names the task and field."""
     if not isinstance(tasks, dict) or not tasks:
         raise TaskError("tasks: expected a non-empty object {task_id: task}")
+    _check_task_count(len(tasks), "tasks")
     return [parse_task(task_id, obj) for task_id, obj in tasks.items()]
 
 
@@ -65,13 +74,19 @@ def check_budget(config: RunConfig, settings: Settings) -> None:
 MAX_NAME = 200  # the database's column width for run names, dataset names and task ids
 
 
-def _check_names(name: str, dataset: str, tasks: TaskList) -> None:
+def _check_names(name: str, dataset: str, tasks: TaskList, queue: str | None) -> None:
+    """What the database stores as text: storable (no NUL, no lone surrogate) and short enough."""
+    check_text(name, "run name")
+    check_text(dataset, "dataset")
+    if queue is not None:
+        check_text(queue, "queue")
     if not name or len(name) > MAX_NAME:
         raise TaskError(f"run name: must be 1 to {MAX_NAME} characters, got {len(name)}")
     if len(dataset) > MAX_NAME:
         raise TaskError(f"dataset {dataset[:40]!r}...: name longer than {MAX_NAME} characters")
     seen: set[str] = set()
     for task, _ in tasks:
+        check_text(task.id, f"task {task.id!r}: id")
         if len(task.id) > MAX_NAME:
             raise TaskError(f"task {task.id[:40]!r}...: id: longer than {MAX_NAME} characters")
         if task.id in seen:
@@ -101,10 +116,25 @@ def create_run(*, session: Session, settings: Settings, name: str,
     check_budget(config, settings)
     if not tasks:
         raise TaskError(f"dataset {dataset!r}: no tasks to run")
-    _check_names(name, dataset, tasks)
+    _check_task_count(len(tasks), f"dataset {dataset!r}")
+    _check_names(name, dataset, tasks, queue)
+    check_json_tree(config.model_dump(mode="json"), where="config")
     return writes.create_run(session=session, name=name, config=config.model_dump(mode="json"),
                              model=config.model, code_version=code_version(), dataset=dataset,
-                             tasks=tasks, queue=queue or DEFAULT_QUEUE, priority=priority)
+                             tasks=tasks, queue=queue or DEFAULT_QUEUE, priority=priority,
+                             base_training_id=_base_training(session, config))
+
+
+def _base_training(session: Session, config: RunConfig) -> int | None:
+    """The training a run starts from (its lineage); it must exist and be done."""
+    tid = training_id(config.base_adapter)
+    if tid is None:
+        return None
+    row = trainings.training_row(session=session, training_id=tid)
+    if row is None or row["status"] != "done":
+        state = "does not exist" if row is None else f"is {row['status']}, not done"
+        raise ConfigError(f"config key 'base_adapter': training {tid} {state}")
+    return tid
 
 
 def enqueue_run(*, session: Session, queue: JobQueue, run_id: int) -> int:

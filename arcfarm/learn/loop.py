@@ -18,7 +18,9 @@ arms of an experiment differ only in what they learn (on engines with per-prompt
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
 retried with half the batch tokens (at most TRAIN_OOM_HALVINGS times), then skipped for that
-epoch (the previous adapter is kept and `EpochRecord.train_error` says why). A halved batch size
+epoch (the previous adapter is kept and `EpochRecord.train_error` says why). Before a training
+step reports out of memory, `FastLoraTrainer` first retries it with more gradient checkpointing
+(fast_train.py); the loop only sees what that could not absorb. A halved batch size
 holds for the rest of the task; the next task starts from its config's.
 
 Run it from the command line with `arcfarm solve TASK_OR_DATASET --config configs/tiny-cpu.yaml`.
@@ -146,6 +148,7 @@ class _TaskRun:
         t0 = time.perf_counter()
         batch = self._sample(epoch, n)
         sample_s = time.perf_counter() - t0
+        sample_warning = self.s.engine.take_note()
         t0 = time.perf_counter()
         new = self._execute(epoch, batch)
         execute_s = time.perf_counter() - t0
@@ -159,7 +162,7 @@ class _TaskRun:
             best_train_correct=max((r.train_correct for r in new), default=0),
             passes_train=sum(r.passes_train for r in new), sample_s=sample_s,
             execute_s=execute_s, relabel_s=relabel_s, train_s=train_s, reset_s=reset_s,
-            train_tokens=train_tokens)
+            train_tokens=train_tokens, sample_warning=sample_warning)
         self.epochs.append(record)
         if self.hooks.on_epoch:
             self.hooks.on_epoch(record, new)
@@ -174,8 +177,7 @@ class _TaskRun:
             report = trainer.train(examples, self.train_settings)
             for _ in range(TRAIN_OOM_HALVINGS):
                 tokens = self.train_settings.batch_tokens
-                if report.error is None or not report.error.startswith("OutOfMemoryError") \
-                        or tokens <= 1:
+                if not report.out_of_memory or tokens <= 1:
                     break
                 self.train_settings = replace(self.train_settings, batch_tokens=max(1, tokens // 2))
                 log.warning("task %s: training out of memory; retrying with batch_tokens=%d",

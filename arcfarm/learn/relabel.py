@@ -35,13 +35,21 @@ def relabel_prediction(task: Task, record: PredictionRecord) -> RelabeledTask | 
     """The task this prediction solves, in the augmented space its prompt was written in."""
     if not record.valid:
         return None
-    aug = Augmentation.from_json(record.augmentation)
+    return relabel_outputs(task, record.augmentation, record.train_outputs, record.response,
+                           record.fingerprint)
+
+
+def relabel_outputs(task: Task, augmentation: dict, train_outputs: Sequence, response: str,
+                    fingerprint: str) -> RelabeledTask:
+    """The same from a program's stored parts (a row of the farm's history, say): its
+    augmentation, its un-augmented train outputs (all valid), its response and fingerprint."""
+    aug = Augmentation.from_json(augmentation)
     aug_task = aug.apply_task(task)
-    outputs = [_frozen(aug.apply_grid(g)) for g in record.train_outputs]
+    outputs = [_frozen(aug.apply_grid(np.asarray(g))) for g in train_outputs]
     train = tuple(Pair(p.input, out) for p, out in zip(aug_task.train, outputs))
-    new_task = Task(id=f"{task.id}/relabel/{record.fingerprint[:12]}", train=train,
+    new_task = Task(id=f"{task.id}/relabel/{fingerprint[:12]}", train=train,
                     test_inputs=aug_task.test_inputs)
-    return RelabeledTask(new_task, record.response.strip(), record.fingerprint)
+    return RelabeledTask(new_task, response.strip(), fingerprint)
 
 
 RELABEL_POLICIES = ("new_outputs", "all_valid", "top_k_by_train_score")

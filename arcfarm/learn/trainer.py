@@ -70,6 +70,7 @@ class TrainReport:
     tokens: int  # non-pad tokens fed forward, all epochs together
     seconds: float
     error: str | None = None  # set when the call failed and the LoRA weights were put back
+    out_of_memory: bool = False  # the failure was (GPU) memory: the loop retries with smaller batches
     learning_rates: list[float] = field(default_factory=list)  # the rate of every optimizer step
 
 
@@ -104,8 +105,7 @@ class LoraTrainer:
         self.model.eval()
         self._params = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
         self._optimizer: torch.optim.Optimizer | None = None
-        eot = token_id(tokenizer, "<|eot_id|>")  # what BARC emits after the closing fence
-        self.eot_id = eot if eot is not None else tokenizer.eos_token_id
+        self.eot_id = end_of_turn_id(tokenizer)
 
     # --- adapter state ---------------------------------------------------------------------------
 
@@ -162,20 +162,22 @@ class LoraTrainer:
         backup = self.lora_state()
         batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0,
                         settings.examples_per_step)
-        error = None
+        error, out_of_memory = None, False
         rates: list[float] = []
         self.model.train()
         try:
             loss, steps, tokens = self._run_epochs(batches, self._get_optimizer(settings), settings, rates)
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
-            name = "OutOfMemoryError" if is_out_of_memory(exc) else type(exc).__name__
+            out_of_memory = is_out_of_memory(exc)
+            name = "OutOfMemoryError" if out_of_memory else type(exc).__name__
             error = f"{name}: {str(exc)[:500]}"
         finally:
             self.model.eval()
         if error is not None:
             # Out here the traceback, and the activations its frames hold, are already freed.
             self._recover(backup)
-            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error)
+            return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error,
+                               out_of_memory=out_of_memory)
         return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start,
                            learning_rates=rates)
 
@@ -232,17 +234,27 @@ class LoraTrainer:
         return next(iter(self._params.values())).device
 
     def _tokenize(self, example: TrainExample, limit: int) -> _Sequence | None:
-        """Prompt tokens (label -100) + response tokens + <|eot_id|>; the prompt loses tokens on the
-        left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit
-        is skipped."""
-        prompt = self.tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
-        response = self.tokenizer(example.response, add_special_tokens=False)["input_ids"] + [self.eot_id]
-        if len(response) >= limit:
-            warnings.warn(f"skipping a training example: response of {len(response)} tokens "
-                          f"does not fit max_seq_len={limit}")
-            return None
-        prompt = prompt[max(0, len(prompt) + len(response) - limit):]
-        return _Sequence(prompt + response, [-100] * len(prompt) + response)
+        return tokenize_example(self.tokenizer, example, self.eot_id, limit)
+
+
+def end_of_turn_id(tokenizer) -> int:
+    """`<|eot_id|>` (what BARC emits after the closing fence), else the tokenizer's eos."""
+    eot = token_id(tokenizer, "<|eot_id|>")
+    return eot if eot is not None else tokenizer.eos_token_id
+
+
+def tokenize_example(tokenizer, example: TrainExample, eot_id: int, limit: int) -> _Sequence | None:
+    """Prompt tokens (label -100) + response tokens + `eot_id`; the prompt loses tokens on the
+    left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit is
+    skipped (None). The one token layout of every training example, per task or from history."""
+    prompt = tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
+    response = tokenizer(example.response, add_special_tokens=False)["input_ids"] + [eot_id]
+    if len(response) >= limit:
+        warnings.warn(f"skipping a training example: response of {len(response)} tokens "
+                      f"does not fit max_seq_len={limit}")
+        return None
+    prompt = prompt[max(0, len(prompt) + len(response) - limit):]
+    return _Sequence(prompt + response, [-100] * len(prompt) + response)
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import tempfile
 from dataclasses import dataclass, field
 
 from arcfarm.sandbox import limits
@@ -84,6 +85,7 @@ def confine(plan: Plan, prepared: Prepared, keep_fd: int, parent_pid: int) -> No
     limits.apply_rlimits(plan.memory_mb, prepared.address_space)
     os.chdir(prepared.tmp)
     os.environ.update(HOME=prepared.tmp, TMPDIR=prepared.tmp)
+    tempfile.tempdir = prepared.tmp  # the zygote cached /tmp before TMPDIR was set
     if plan.uid is not None and plan.gid is not None:
         drop_user(plan.uid, plan.gid)
     die_with_parent(parent_pid)

@@ -14,7 +14,6 @@ MEMORY = "memory"  # MemoryError (the address-space limit was hit)
 KILLED = "killed"  # the program's process died without a valid result
 INVALID_OUTPUT = "invalid_output"  # transform returned something that is not a grid
 
-FIXED_CLASSES = (SYNTAX, NO_TRANSFORM, TIMEOUT, MEMORY, KILLED, INVALID_OUTPUT)
 
 MAX_CLASS_CHARS = 100
 MAX_MESSAGE_CHARS = 2000

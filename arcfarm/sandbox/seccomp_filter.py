@@ -11,7 +11,10 @@ lets them read, write their own temp dir, use threads and timers. Anything else 
   ptrace, process_vm_readv/writev, kcmp;
 - setpriority/sched_set*/ioprio_set (priority or affinity of anyone), prlimit64 on other pids;
 - unshare/setns/mount/chroot/pivot_root, bpf, perf_event_open, io_uring, userfaultfd, keyctl;
-- set*uid/set*gid, capset, chown, mknod, xattrs, ioctl other than the few terminal queries.
+- set*uid/set*gid, capset, chown, mknod, xattrs, ioctl other than the few terminal queries;
+- chmod/fchmod/fchmodat and utime*: Landlock does not cover a file's mode or times, and every slot's
+  temp dir belongs to the same sandbox uid, so a program could otherwise chmod a neighbour's temp
+  dir to 000 (or, in weak mode as root, any host file).
 
 We build the filter with `pyseccomp` (ctypes bindings of Debian's libseccomp, API-compatible with
 libseccomp's own Python module) once per zygote, and let libseccomp compile it to BPF once per
@@ -42,8 +45,7 @@ ALLOWED = (
     "getcwd", "chdir", "fchdir", "readlink", "readlinkat", "mkdir", "mkdirat", "rmdir", "unlink",
     "unlinkat", "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
     "truncate", "ftruncate", "fallocate", "fsync", "fdatasync", "fadvise64", "flock", "fcntl",
-    "dup", "dup2", "dup3", "pipe", "pipe2", "umask", "chmod", "fchmod", "fchmodat", "utimensat",
-    "sendfile", "copy_file_range", "splice", "tee",
+    "dup", "dup2", "dup3", "pipe", "pipe2", "umask", "sendfile", "copy_file_range", "splice", "tee",
     # waiting on one's own descriptors and time
     "select", "pselect6", "poll", "ppoll", "epoll_create", "epoll_create1", "epoll_ctl",
     "epoll_wait", "epoll_pwait", "eventfd", "eventfd2", "nanosleep", "clock_nanosleep",

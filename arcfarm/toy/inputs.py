@@ -21,6 +21,8 @@ KIND_TEXT = {
     "enclosures": "hollow rectangles, some of them closed, with some noise",
     "symmetric_lr": "a left-right symmetric picture with a part missing (black)",
     "symmetric_ud": "a top-bottom symmetric picture with a part missing (black)",
+    # only in the count-extrapolation family (families.py), never in training
+    "many_objects": "many small colored objects on a black background",
 }
 
 
@@ -154,3 +156,12 @@ _MAKERS = {
     "symmetric_lr": lambda s, r, h, w: _symmetric(s, r, h, max(2, w // 2), axis=1),
     "symmetric_ud": lambda s, r, h, w: _symmetric(s, r, max(2, h // 2), w, axis=0),
 }
+
+
+def many_objects(rng: random.Random, palette: tuple[int, ...], count: int, h: int, w: int) -> np.ndarray | None:
+    """Exactly `count` small separate objects (8-connected apart), or None if they did not fit."""
+    grid = np.zeros((h, w), dtype=np.int64)
+    for _ in range(count):
+        if not _place(grid, _sprite(rng, palette, max_side=2), rng, tries=60):
+            return None
+    return grid

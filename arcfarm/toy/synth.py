@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -121,15 +121,27 @@ def _ordered(helpers, name: str, params: dict[str, Any]) -> Step:
     return Step(name, tuple((k, params[k]) for k in order))
 
 
-def build_task(rng: random.Random, names: list[str], helpers, cfg: SynthConfig) -> dict[str, Any]:
-    """Run the composition `names` on fresh inputs; raise Rejected if the task is degenerate."""
-    first = PRIMITIVES[names[0]]
-    kind = rng.choice(first.first_inputs)
-    style = random_style(kind, rng)
-    inputs = [random_input(style, rng) for _ in range(rng.choice((4, 5)))]
-    grids, steps = inputs, []
-    for name in names:
-        params = PRIMITIVES[name].sample(rng, _context(grids))
+Sampler = Callable[[random.Random, Context], "dict[str, Any] | None"]
+InputMaker = Callable[[random.Random], "tuple[str, list[np.ndarray]]"]
+
+
+def build_task(rng: random.Random, names: list[str], helpers, cfg: SynthConfig, *,
+               samplers: dict[int, Sampler] | None = None,
+               inputs: InputMaker | None = None) -> dict[str, Any]:
+    """Run the composition `names` on fresh inputs; raise Rejected if the task is degenerate.
+
+    Task families (families.py) pass `samplers` (step index -> parameter sampler used instead of
+    the primitive's own) and `inputs` (draws the input kind and grids instead of random_input)."""
+    samplers = samplers or {}
+    if inputs is None:
+        kind = rng.choice(PRIMITIVES[names[0]].first_inputs)
+        style = random_style(kind, rng)
+        inputs_ = [random_input(style, rng) for _ in range(rng.choice((4, 5)))]
+    else:
+        kind, inputs_ = inputs(rng)
+    grids, steps = inputs_, []
+    for i, name in enumerate(names):
+        params = samplers.get(i, PRIMITIVES[name].sample)(rng, _context(grids))
         if params is None:
             raise Rejected("no_params")
         outs = _apply(helpers, name, params, grids)
@@ -137,7 +149,7 @@ def build_task(rng: random.Random, names: list[str], helpers, cfg: SynthConfig) 
             raise Rejected("identity_step")
         grids = outs
         steps.append(_ordered(helpers, name, params))
-    outputs = grids
+    inputs, outputs = inputs_, grids
     if all(i.shape == o.shape and np.array_equal(i, o) for i, o in zip(inputs, outputs)):
         raise Rejected("identity_output")
     if all(o.shape == outputs[0].shape and np.array_equal(o, outputs[0]) for o in outputs):

@@ -2,7 +2,7 @@
 
 With neither ARCFARM_DATABASE_URL nor ARCFARM_BROKER_URL set, `arcfarm submit` and `arcfarm demo`
 write the run to $ARCFARM_HOME/arcfarm.db (migrated on first use) and then run its queued jobs
-here, one after another, through the same `job_runner.run_job` that Celery workers call. Nothing
+here, one after another, through the same `job_runner.run_delivery` that Celery workers call. Nothing
 else differs: the same rows, views, adapters and submission come out.
 
     runner = EmbeddedRunner(get_settings())
@@ -25,7 +25,7 @@ from arcfarm.settings import Settings
 from arcfarm.workers.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
-    from arcfarm.workers.job_runner import Outcome, SolverCache
+    from arcfarm.workers.job_runner import DeliveryOutcome, SolverCache
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,14 @@ class EmbeddedRunner:
                              stale_after_s=settings.stale_after_s, db_retry_s=settings.db_retry_s)
 
     def drain(self, run_id: int | None = None, stop: Callable[[], bool] = lambda: False,
-              on_job: Callable[[int, Outcome], None] | None = None) -> dict[int, Outcome]:
+              on_job: Callable[[int, DeliveryOutcome], None] | None = None) -> dict[int, DeliveryOutcome]:
         """Run queued jobs (of `run_id`, or all) until none is left; {job_id: last outcome}.
 
         Running jobs whose heartbeat is stale (their process died) are resumed too: embedded
         mode has no broker to redeliver them."""
-        from arcfarm.workers.job_runner import Outcome
+        from arcfarm.workers.job_runner import DeliveryOutcome
 
-        outcomes: dict[int, Outcome] = {}
+        outcomes: dict[int, DeliveryOutcome] = {}
         while not stop():
             with self.session_factory() as session:
                 found = reads.queued_jobs(session=session, run_id=run_id) + reads.stale_jobs(
@@ -65,17 +65,17 @@ class EmbeddedRunner:
                 break
             job = jobs[0]
             outcome = self._run(job.job_id)
-            if outcome == Outcome.SKIPPED and outcomes.get(job.job_id) == Outcome.SKIPPED:
+            if outcome == DeliveryOutcome.SKIPPED and outcomes.get(job.job_id) == DeliveryOutcome.SKIPPED:
                 raise RuntimeError(f"job {job.job_id} is queued but cannot be claimed")
             outcomes[job.job_id] = outcome
             if on_job is not None:
                 on_job(job.job_id, outcome)
         return outcomes
 
-    def _run(self, job_id: int) -> Outcome:
-        from arcfarm.workers.job_runner import run_job
+    def _run(self, job_id: int) -> DeliveryOutcome:
+        from arcfarm.workers.job_runner import run_delivery
 
-        return run_job(job_id, session_factory=self.session_factory,
+        return run_delivery(job_id, session_factory=self.session_factory,
                        solver_cache=self.solver_cache, artifacts=self.artifacts,
                        worker=self.worker)
 

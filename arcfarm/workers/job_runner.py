@@ -1,6 +1,6 @@
 """The job runner: claim a job, run the search-and-learn loop on its task, persist as it goes.
 
-    run_job(job_id, session_factory=..., solver_cache=..., artifacts=...)
+    run_delivery(job_id, session_factory=..., solver_cache=..., artifacts=...)
 
 is what both the Celery task (arcfarm.workers.celery_task) and the embedded in-process queue call.
 It reads everything from the database by id, so a message carries only the job id:
@@ -8,7 +8,8 @@ It reads everything from the database by id, so a message carries only the job i
 1. claim: `writes.claim_job` marks the job running (or returns None: the job is done, failed or
    cancelled, so a redelivered message is harmless and returns "skipped"); a job delivered
    more than `max_deliveries` times (its workers kept dying) is failed for good;
-2. build the run's RunConfig and the Task from the stored rows;
+2. build the run's RunConfig and the Task from the stored rows (a `base_adapter: training:<id>`
+   is fetched once per process and merged into the model: workers.base_adapters);
 3. resume: epochs an earlier delivery committed are replayed from `reads.job_records`, with the
    last committed adapter fetched from the artifact store; the loop carries on from there;
 4. solve, with hooks: after each epoch the adapter is uploaded first, then the epoch, its
@@ -41,12 +42,13 @@ from arcfarm.learn.loop import LoopHooks, ResumeState
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.learn.solver import Solver, adapter_lora_config
 from arcfarm.workers.artifacts import ArtifactStore
+from arcfarm.workers.base_adapters import BaseAdapters
 
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
-    """How one delivery of a job ended (what `run_job` returns)."""
+class DeliveryOutcome(StrEnum):
+    """How one delivery of a job ended (what `run_delivery` returns)."""
 
     DONE = "done"  # attempts stored, job done
     CANCELLED = "cancelled"  # the run was cancelled; the job stopped at an epoch boundary
@@ -63,6 +65,14 @@ class SolverCache:
     def __init__(self, factory: Callable[[RunConfig], Any] = Solver):
         self.factory = factory
         self.solver: Any = None
+        self._base_adapters: BaseAdapters | None = None
+
+    def base_adapters(self, artifacts: ArtifactStore) -> BaseAdapters:
+        """The base adapters this process fetched (`base_adapter: training:<id>`), kept with the
+        Solver they were merged into."""
+        if self._base_adapters is None or self._base_adapters.artifacts is not artifacts:
+            self._base_adapters = BaseAdapters(artifacts)
+        return self._base_adapters
 
     def get(self, config: RunConfig) -> Any:
         if self.solver is not None and self.solver.compatible(config):
@@ -110,16 +120,16 @@ class _Db:
         return retry_db(once, what=fn.__name__, budget_s=self.budget_s)
 
 
-def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
-            artifacts: ArtifactStore, worker: Worker | None = None) -> Outcome:
-    """Run one job to its end (this delivery of it); how it ended is the Outcome."""
+def run_delivery(job_id: int, *, session_factory: sessionmaker[Session], solver_cache: SolverCache,
+            artifacts: ArtifactStore, worker: Worker | None = None) -> DeliveryOutcome:
+    """Run one job to its end (this delivery of it); how it ended is the DeliveryOutcome."""
     worker = worker or Worker()
     db = _Db(session_factory, worker.db_retry_s)
     claim = db(writes.claim_job, job_id=job_id, worker_host=worker.host, worker_name=worker.name,
                gpu=worker.gpu, stale_after_s=worker.stale_after_s)
     if claim is None:
         log.info("job %s: nothing to do (finished, failed, cancelled, or alive elsewhere)", job_id)
-        return Outcome.SKIPPED
+        return DeliveryOutcome.SKIPPED
     if claim.delivery_count > worker.max_deliveries:
         # Earlier deliveries died without reporting (e.g. the process was killed): give up.
         return _fail(db, job_id, f"gave up after {claim.delivery_count - 1} "
@@ -135,19 +145,19 @@ def run_job(job_id: int, *, session_factory: sessionmaker[Session], solver_cache
     if result.stop_reason == "cancelled" and worker.stopping.is_set() \
             and db(writes.release_job, job_id=job_id):
         log.info("job %s: released at an epoch boundary (worker shutting down)", job_id)
-        return Outcome.RELEASED
+        return DeliveryOutcome.RELEASED
     db(writes.finish_job, job_id=job_id, result=result)
-    return Outcome.CANCELLED if result.stop_reason == "cancelled" else Outcome.DONE
+    return DeliveryOutcome.CANCELLED if result.stop_reason == "cancelled" else DeliveryOutcome.DONE
 
 
-def _fail(db: _Db, job_id: int, error: str, final: bool) -> Outcome:
+def _fail(db: _Db, job_id: int, error: str, final: bool) -> DeliveryOutcome:
     db(writes.fail_job, job_id=job_id, error=error, final=final)
-    return Outcome.FAILED if final else Outcome.RETRY
+    return DeliveryOutcome.FAILED if final else DeliveryOutcome.RETRY
 
 
 def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts: ArtifactStore,
            scratch: str, worker: Worker) -> TaskResult:
-    config = RunConfig(**claim.config)
+    config = solver_cache.base_adapters(artifacts).localize(RunConfig(**claim.config), db)
     task, _ = parse_task(claim.task_id, claim.task_json)
     solver = solver_cache.get(config)
     db(writes.record_sandbox, job_id=claim.job_id, isolation=solver.executor.isolation.summary())

@@ -61,6 +61,16 @@ def test_exec_table_output(files):
     assert "sandbox: strict" in result.stdout
 
 
+def test_the_table_shows_a_programs_escape_sequences_inert(tmp_path, files):
+    task, _ = files
+    program = tmp_path / "escapes.py"
+    program.write_text("def transform(grid):\n    raise ValueError('\\x1b[2J\\x1b]52;c;eA==\\x07 [red]x[/red]')\n")
+    result = CliRunner().invoke(app, ["exec", task, str(program)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b[2J" in result.stdout and "[red]x" in result.stdout  # shown, escaped, not styled
+
+
 HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
 
 

@@ -24,7 +24,7 @@ from arcfarm.jobs.broker import RUN_JOB
 from arcfarm.learn.config import load_config
 from arcfarm.workers.artifacts import WEIGHTS_FILE, ArtifactStore
 from arcfarm.workers.celery_app import make_celery
-from arcfarm.workers.job_runner import SolverCache, run_job
+from arcfarm.workers.job_runner import SolverCache, run_delivery
 
 from farm_helpers import TASKS, row_counts, tiny_overrides, wait_for
 
@@ -136,7 +136,7 @@ def test_redelivered_messages_write_nothing(farm_run, client, celery_worker, que
     # In this process: the runner refuses a finished job before touching the model.
     store = ArtifactStore(farm_settings.artifacts)
     for job_id in jobs:
-        assert run_job(job_id, session_factory=session_factory, solver_cache=SolverCache(),
+        assert run_delivery(job_id, session_factory=session_factory, solver_cache=SolverCache(),
                        artifacts=store) == "skipped"
     assert row_counts(session_factory) == before
     # Through the broker: duplicates first, then a one-task run on the same queue. The solo

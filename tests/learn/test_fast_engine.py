@@ -195,11 +195,15 @@ def test_a_compiler_that_fails_falls_back_to_eager(setup):
         raise RuntimeError("no C compiler here")
     engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8,
                         compile_step=True, compile_backend=broken_backend)
-    with pytest.warns(UserWarning, match="torch.compile failed"):
+    with pytest.warns(UserWarning, match="torch.compile failed") as caught:
         got = engine.generate_ids(ids, 2, params, ADAPTER)
+    assert len([w for w in caught if "torch.compile failed" in str(w.message)]) == 1  # one warning
     eager = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8)
     assert got == eager.generate_ids(ids, 2, params, ADAPTER)
-    assert not engine.compiled and "no C compiler here" in engine.compile_error
+    assert "no C compiler here" in engine.compile_error
+    stats = engine.compile_stats()
+    assert stats["fallbacks"] == 2 and stats["compiled_shapes"] == 0  # suffix buckets 8 and 16
+    assert "2 shape(s)" in engine.take_note() and engine.take_note() is None  # reported once
 
 
 def test_prompt_seeds_give_the_hf_engines_samples_whatever_the_batch(setup):

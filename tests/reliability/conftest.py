@@ -63,8 +63,9 @@ def rel_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rel_env(rel_pg_url, rel_redis_url, rel_home) -> dict[str, str]:
-    return farm_env(rel_pg_url, rel_redis_url, rel_home)
+def rel_env(rel_pg_url, rel_redis_url, rel_home, tiny_model_dir) -> dict[str, str]:
+    # The API loads only approved models: the tests' tiny model is approved like an operator would.
+    return farm_env(rel_pg_url, rel_redis_url, rel_home, ARCFARM_API_MODELS=str(tiny_model_dir))
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +126,27 @@ def start_worker(tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_api(tmp_path_factory):
+    """The API in embedded mode on its own SQLite file, and a session factory on that file.
+    Only for requests that must be refused: an accepted run would run in this process."""
+    from fastapi.testclient import TestClient
+
+    from arcfarm.api.main import create_app
+
+    home = tmp_path_factory.mktemp("sqlite-api-home")
+    settings = get_settings({"ARCFARM_HOME": str(home)})
+    with TestClient(create_app(settings)) as client:
+        engine = make_db_engine(settings.db_url)
+        yield client, make_session_factory(engine)
+        engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_api(request):
+    """(client, session factory) on PostgreSQL (the farm) and on SQLite (embedded mode)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("rel_client"), request.getfixturevalue("rel_session_factory")
+    return request.getfixturevalue("sqlite_api")

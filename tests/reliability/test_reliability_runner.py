@@ -19,7 +19,7 @@ from arcfarm.jobs import submit
 from arcfarm.learn.config import load_config
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactError, ArtifactStore
-from arcfarm.workers.job_runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_delivery
 
 from reliability_helpers import overrides, rows, task
 
@@ -66,7 +66,7 @@ def test_full_disk_is_a_clear_job_error_and_no_adapter_row(new_job, rel_session_
     kw = dict(session_factory=rel_session_factory, solver_cache=solvers, artifacts=store,
               worker=Worker(name="disk", heartbeat_s=0.5, stale_after_s=30))
     try:
-        assert run_job(job_id, **kw) == "retry"
+        assert run_delivery(job_id, **kw) == "retry"
         [job] = rows(rel_session_factory, "SELECT * FROM jobs WHERE id = :j", j=job_id)
         assert (job["status"], job["epochs_done"], job["failed_deliveries"]) == ("queued", 0, 1)
         assert "ArtifactError: adapter store" in job["error"]
@@ -75,7 +75,7 @@ def test_full_disk_is_a_clear_job_error_and_no_adapter_row(new_job, rel_session_
         assert not (mount / "artifacts" / str(run_id) / str(job_id) / "epoch-1").exists()
         # Space again: the next delivery resumes after epoch 0 and finishes.
         filler.unlink()
-        assert run_job(job_id, **kw) == "done"
+        assert run_delivery(job_id, **kw) == "done"
         [job] = rows(rel_session_factory, "SELECT * FROM jobs WHERE id = :j", j=job_id)
         assert (job["status"], job["resumed_from_epoch"], job["error"]) == ("done", 0, None)
         assert len(rows(rel_session_factory, "SELECT * FROM adapters WHERE job_id = :j",

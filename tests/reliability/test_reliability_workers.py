@@ -192,7 +192,7 @@ def test_worker_waits_out_a_postgres_restart(rel_redis_url, tmp_path, start_work
         pytest.skip("needs a local PostgreSQL cluster managed by pg_ctlcluster")
     url = create_database()
     env = farm_env(url, rel_redis_url, tmp_path, ARCFARM_STALE_AFTER_S="120",
-                   ARCFARM_DB_RETRY_S="90")
+                   ARCFARM_DB_RETRY_S="90", ARCFARM_API_MODELS=str(tiny_model_dir))
     queue = _queue()
     engine = make_db_engine(url)
     factory = make_session_factory(engine)

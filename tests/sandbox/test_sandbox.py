@@ -108,6 +108,18 @@ def test_stdout_is_captured(ex):
     assert r.stdout == "hello\ngrid (2, 3)\n"
 
 
+def test_tempfile_and_files_in_the_programs_own_temp_dir(ex):
+    """tempfile must use the program's temp dir, not the /tmp the zygote cached before TMPDIR."""
+    code = ("import os, tempfile\nimport numpy as np\n"
+            "def transform(grid):\n"
+            "    with tempfile.TemporaryFile() as f:\n        np.save(f, grid); f.seek(0); g = np.load(f)\n"
+            "    assert tempfile.gettempdir() == os.getcwd()\n"
+            "    np.save('a.npy', g)\n    return np.load('a.npy')[:, ::-1]\n")
+    r = run1(ex, code, inputs=(A,))
+    assert r.ok, r.message
+    assert r.outputs[0].tolist() == A[:, ::-1].tolist()
+
+
 def test_seeded_like_barc(ex):
     code = ("import random\nimport numpy as np\n"
             "def transform(grid):\n    return np.array([[random.randint(0, 9), np.random.randint(0, 10)]])\n")

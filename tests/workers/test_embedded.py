@@ -85,7 +85,8 @@ def test_api_runs_jobs_in_a_thread_on_sqlite(tmp_path, tiny_model_dir):
 
     from farm_helpers import wait_for
 
-    settings = get_settings({"ARCFARM_HOME": str(tmp_path), "ARCFARM_ARTIFACTS": str(tmp_path / "a")})
+    settings = get_settings({"ARCFARM_HOME": str(tmp_path), "ARCFARM_ARTIFACTS": str(tmp_path / "a"),
+                             "ARCFARM_API_MODELS": str(tiny_model_dir)})
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "embedded"}
         r = client.post("/runs", json={"tasks": {"flip": TASKS["flip"]}, "config": "tiny-cpu",

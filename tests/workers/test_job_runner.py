@@ -14,7 +14,7 @@ from arcfarm.db import writes
 from arcfarm.jobs import submit
 from arcfarm.learn.config import load_config
 from arcfarm.workers.artifacts import ArtifactStore
-from arcfarm.workers.job_runner import SolverCache, Worker, run_job
+from arcfarm.workers.job_runner import SolverCache, Worker, run_delivery
 
 from farm_helpers import TASKS, row_counts, tiny_overrides
 
@@ -79,14 +79,14 @@ def test_resumes_from_the_last_committed_epoch_and_adapter(new_job, session_fact
     store = FaultyStore(str(tmp_path), at=2)
     kw = dict(session_factory=session_factory, solver_cache=solvers, artifacts=store,
               worker=Worker(name="w1", heartbeat_s=0.5))
-    assert run_job(job_id, **kw) == "retry"
+    assert run_delivery(job_id, **kw) == "retry"
     job = _job(session_factory, job_id)
     assert (job["status"], job["epochs_done"], job["failed_deliveries"]) == ("queued", 1, 1)
     assert "no space left on device" in job["error"]
     assert [_count(session_factory, t, job_id) for t in ("epochs", "predictions", "adapters")] == [2, 4, 1]
     first = _epoch0(session_factory, job_id)
 
-    assert run_job(job_id, **kw) == "done"
+    assert run_delivery(job_id, **kw) == "done"
     job = _job(session_factory, job_id)
     assert (job["status"], job["resumed_from_epoch"], job["delivery_count"]) == ("done", 1, 2)
     assert job["sandbox"] == solvers.solver.executor.isolation.summary()
@@ -96,7 +96,7 @@ def test_resumes_from_the_last_committed_epoch_and_adapter(new_job, session_fact
     assert _epoch0(session_factory, job_id) == first  # replayed, not sampled again
 
     before = row_counts(session_factory)
-    assert run_job(job_id, **kw) == "skipped"  # a redelivered message of a finished job
+    assert run_delivery(job_id, **kw) == "skipped"  # a redelivered message of a finished job
     assert row_counts(session_factory) == before
 
 
@@ -105,12 +105,12 @@ def test_failures_are_final_after_max_deliveries(new_job, session_factory, solve
     store = FaultyStore(str(tmp_path), at=1, times=99)
     kw = dict(session_factory=session_factory, solver_cache=solvers, artifacts=store,
               worker=Worker(name="w2", max_deliveries=2))
-    assert run_job(job_id, **kw) == "retry"
-    assert run_job(job_id, **kw) == "failed"
+    assert run_delivery(job_id, **kw) == "retry"
+    assert run_delivery(job_id, **kw) == "failed"
     job = _job(session_factory, job_id)
     assert (job["status"], job["failed_deliveries"], job["delivery_count"]) == ("failed", 2, 2)
     assert _count(session_factory, "epochs", job_id) == 1  # epoch 0 was kept, never redone
-    assert run_job(job_id, **kw) == "skipped"
+    assert run_delivery(job_id, **kw) == "skipped"
 
 
 def test_deliveries_lost_with_their_worker_are_bounded(new_job, session_factory, tmp_path):
@@ -120,7 +120,7 @@ def test_deliveries_lost_with_their_worker_are_bounded(new_job, session_factory,
         with session_factory() as s:
             assert writes.claim_job(session=s, job_id=job_id, worker_host="h", worker_name="lost",
                                     gpu=None) is not None
-    outcome = run_job(job_id, session_factory=session_factory, solver_cache=SolverCache(),
+    outcome = run_delivery(job_id, session_factory=session_factory, solver_cache=SolverCache(),
                       artifacts=ArtifactStore(str(tmp_path)), worker=Worker(max_deliveries=3))
     assert outcome == "failed"
     job = _job(session_factory, job_id)
@@ -134,7 +134,7 @@ def test_cancel_stops_at_the_next_epoch(new_job, session_factory, solvers, tmp_p
 
     run_id, job_id = new_job(max_epochs=3)
     store = FaultyStore(str(tmp_path), at=1, action=cancel)
-    outcome = run_job(job_id, session_factory=session_factory, solver_cache=solvers, artifacts=store)
+    outcome = run_delivery(job_id, session_factory=session_factory, solver_cache=solvers, artifacts=store)
     assert outcome == "cancelled"
     job = _job(session_factory, job_id)
     assert (job["status"], job["stop_reason"]) == ("cancelled", "cancelled")

@@ -5,17 +5,18 @@ POST /runs writes the run and its jobs in one transaction, then enqueues one mes
 `arcfarm reconcile` sends its messages later).
 Bad tasks or configs are 422 with a message naming the task (or config key) and the field;
 a body that is not JSON is 400, one over ARCFARM_MAX_BODY_MB is 413; nothing is stored then.
-Unknown runs are 404.
+Overrides must pass the operator's policy (arcfarm.api.policy). Run ids outside 1..2^31-1 and
+`?limit` outside 1..1000 are 422; unknown runs are 404.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy.orm import Session
 
-from arcfarm.api.deps import QueueDep, RunCreateDep, SessionDep, SettingsDep
+from arcfarm.api.deps import PolicyDep, QueueDep, RunCreateDep, SessionDep, SettingsDep
 from arcfarm.api.schemas import (
     Cancelled,
     RunCreate,
@@ -24,17 +25,23 @@ from arcfarm.api.schemas import (
     RunSummary,
     Submission,
     TaskDetail,
-    TaskResult,
+    TaskResultRow,
 )
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
+from arcfarm.arc.untrusted import text_problem
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
-from arcfarm.learn.config import CONFIG_DIR, ConfigError, resolve_config_path
+from arcfarm.jobs.limits import MAX_RUN_ID
+from arcfarm.learn.config import CONFIG_DIR, ConfigError, bundled_configs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="a run id")]  # 422 past it
+MAX_LIST = 1000  # GET /runs returns at most this many runs (the newest first)
 
 
 _RUN_CREATE_BODY = {"requestBody": {"required": True, "content": {
@@ -44,12 +51,13 @@ _RUN_CREATE_BODY = {"requestBody": {"required": True, "content": {
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RunCreated,
              openapi_extra=_RUN_CREATE_BODY)
 def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
-               settings: SettingsDep) -> RunCreated:
+               settings: SettingsDep, policy: PolicyDep) -> RunCreated:
     if body.dataset is not None:
         dataset, tasks = _named_dataset(body)
     else:
         dataset, tasks = "inline", submit.tasks_from_json(body.tasks)
     config = submit.build_config(_bundled_config(body.config), overrides=body.overrides)
+    policy.check(body.overrides, config)  # the operator's keys, ranges and models
     run_id = submit.create_run(session=session, settings=settings,
                                name=body.name or dataset, dataset=dataset, tasks=tasks,
                                config=config, queue=body.queue, priority=body.priority)
@@ -62,26 +70,31 @@ def create_run(body: RunCreateDep, session: SessionDep, queue: QueueDep,
 
 
 @router.get("", response_model=list[RunSummary])
-def list_runs(session: SessionDep, limit: int = 100) -> list[RunSummary]:
+def list_runs(session: SessionDep,
+              limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100) -> list[RunSummary]:
     return [RunSummary(**row) for row in reads.list_runs(session=session, limit=limit)]
 
 
 @router.get("/{run_id}", response_model=RunProgress)
-def get_run(run_id: int, session: SessionDep) -> RunProgress:
+def get_run(run_id: RunId, session: SessionDep) -> RunProgress:
     progress = reads.run_progress(session=session, run_id=run_id)
     if progress is None:
         raise _not_found(run_id)
-    return RunProgress(**progress, solved=progress["n_solved"], eta_s=eta_seconds(progress))
+    return RunProgress(**progress, eta_s=eta_seconds(progress))
 
 
-@router.get("/{run_id}/tasks", response_model=list[TaskResult])
-def get_run_tasks(run_id: int, session: SessionDep) -> list[TaskResult]:
+@router.get("/{run_id}/tasks", response_model=list[TaskResultRow])
+def get_run_tasks(run_id: RunId, session: SessionDep) -> list[TaskResultRow]:
     _check_run(session, run_id)
-    return [TaskResult(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
+    return [TaskResultRow(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
 
 
 @router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
-def get_run_task(run_id: int, task_id: str, session: SessionDep) -> TaskDetail:
+def get_run_task(run_id: RunId, task_id: Annotated[str, Path(max_length=200)],
+                 session: SessionDep) -> TaskDetail:
+    problem = text_problem(task_id)
+    if problem is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"task id: {problem}")
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no task {task_id!r}")
@@ -89,13 +102,13 @@ def get_run_task(run_id: int, task_id: str, session: SessionDep) -> TaskDetail:
 
 
 @router.get("/{run_id}/submission", response_model=Submission)
-def get_submission(run_id: int, session: SessionDep) -> Submission:
+def get_submission(run_id: RunId, session: SessionDep) -> Submission:
     _check_run(session, run_id)
     return reads.submission(session=session, run_id=run_id)
 
 
 @router.post("/{run_id}/cancel", response_model=Cancelled)
-def cancel_run(run_id: int, session: SessionDep) -> Cancelled:
+def cancel_run(run_id: RunId, session: SessionDep) -> Cancelled:
     _check_run(session, run_id)
     return Cancelled(run_id=run_id, cancelled_jobs=writes.cancel_run(session=session, run_id=run_id))
 
@@ -108,7 +121,7 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
         return 0.0
     if not progress["n_done"]:
         return None
-    mean = progress["gpu_seconds"] / progress["n_done"]
+    mean = progress["worker_seconds"] / progress["n_done"]
     return left * mean / max(1, jobs[JobStatus.RUNNING.value])
 
 
@@ -121,11 +134,13 @@ def _named_dataset(body: RunCreate) -> tuple[str, submit.TaskList]:
 
 
 def _bundled_config(name: str) -> str:
-    path = resolve_config_path(name).resolve()
-    if not path.is_relative_to(CONFIG_DIR.resolve()):
-        raise ConfigError(f"config {name!r}: the API takes bundled configs only "
-                          f"(files under {CONFIG_DIR.name}/)")
-    return str(path)
+    """The path of a bundled config; any other name, path or not, gets the same answer (the API
+    must not tell whether a file exists on the server)."""
+    stem = name.removesuffix(".yaml")
+    if stem not in bundled_configs():
+        raise ConfigError(f"config {name!r}: not a bundled config; the API takes "
+                          f"{', '.join(bundled_configs())}")
+    return str(CONFIG_DIR / f"{stem}.yaml")
 
 
 def _check_run(session: Session, run_id: int) -> None:

@@ -68,5 +68,10 @@ class Engine(ABC):
     def after_training(self) -> None:
         """Training is done: take back what `before_training` gave away."""
 
+    def take_note(self) -> str | None:
+        """What the engine worked around since the last call (e.g. shapes it could not compile
+        and decoded eagerly), for the epoch row; None when nothing happened."""
+        return None
+
     def close(self) -> None:
         """Stop whatever the engine started (a process); the engine is not used afterwards."""
