@@ -7,7 +7,7 @@ Every arm spends the same budget of predictions per task and asks the same promp
 prompt i's frame and sampling seed across schedules), so the arms differ only in learning:
 - `sampling-only`: B + 0;
 - `learning-off`: B/4 + 3 x B/4 without training (`learning: false`);
-- `committed`: B/4 + 3 x B/4 with the toy config's learning settings;
+- `committed`: B/4 + 3 x B/4 with the toy loop's learning settings before issue 15 (COMMITTED);
 - the candidate recipes (RECIPES): B/4 + 3 x B/4 with the reference's knobs.
 Each family is split by a hash of the task id into a validation part and a test part. The
 candidates and learning-off run on the validation tasks of all families; the recipe with the best
@@ -42,6 +42,9 @@ PROMPT_KEYS = frozenset({"samples_per_prompt", "temperature", "later_epochs_temp
                          "permute_background", "max_new_tokens", "seed", "initial_predictions",
                          "predictions_per_epoch", "max_epochs"})
 
+# The toy loop's learning settings before issue 15, kept as an arm for reference.
+COMMITTED = {"learning_rate": 1e-3, "train_epochs_per_round": 2, "train_examples_per_step": 0,
+             "lr_warmup_ratio": 0.0, "weight_decay": 0.0, "relabel_policy": "new_outputs"}
 # The reference's per-task recipe (arc25, Iteration 23) and variants of it, chosen among on validation.
 REFERENCE = {"relabel_policy": "all_valid", "train_examples_per_step": 1, "train_epochs_per_round": 1,
              "lr_warmup_ratio": 0.1, "lr_schedule": "constant", "weight_decay": 0.01}
@@ -67,7 +70,7 @@ def fixed_arms(budget: int) -> list[Arm]:
     rounds = {"initial_predictions": quarter, "predictions_per_epoch": quarter, "max_epochs": 3}
     return [Arm("sampling-only", {"initial_predictions": budget, "max_epochs": 0}),
             Arm("learning-off", {**rounds, "learning": False}),
-            Arm("committed", dict(rounds))]
+            Arm("committed", {**rounds, **COMMITTED})]
 
 
 def recipe_arms(budget: int, names: list[str]) -> list[Arm]:

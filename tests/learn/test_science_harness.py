@@ -56,3 +56,29 @@ def test_an_arm_that_changes_prompts_is_refused(tmp_path):
             science.run({"f": str(tmp_path / "f.jsonl")}, recipes=["hot"], val_tasks=1)
     finally:
         del science.RECIPES["hot"]
+
+
+def test_a_chosen_recipe_and_a_deadline_report_only_paired_finished_tasks(tiny_model_dir, tmp_path,
+                                                                         monkeypatch):
+    """--chosen skips validation (the earlier run's table is kept); a deadline stops new runs, and
+    a family reports only the tasks every arm finished (here: the first of three)."""
+    from arcfarm.bench import science
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    _tasks(tmp_path / "f.jsonl", 4)
+    earlier = {"arms": {"learning-off": {"pass_at_n": 0.5}}, "chosen": "reference-lr1e-4"}
+    result = science.run({"f": str(tmp_path / "f.jsonl")}, model=str(tiny_model_dir), budget=8, seeds=1,
+                         val_tasks=1, test_tasks=3, workers=1, deadline_s=0.001,
+                         test_arms=("learning-off",), chosen="reference-lr1e-4", validation_from=earlier,
+                         overrides=["samples_per_prompt=2", "max_new_tokens=8", "device=cpu",
+                                    "dtype=float32"])
+    assert result["validation"]["from_earlier_run"] and result["validation"]["arms"] == earlier["arms"]
+    assert not any(r["phase"] == "validation" for r in result["runs"])
+    assert result["not_run"]["stopped_by_deadline"]
+    fam = result["families"]["f"]
+    assert set(fam["arms"]) == {"learning-off", "reference-lr1e-4"}
+    finished = fam["task_ids"]
+    assert len(finished) == 1 and len(result["not_run"]["test_tasks_not_finished"]["f"]) == 2
+    ran = {(r["arm"], r["task"]) for r in result["runs"]}
+    assert {("learning-off", finished[0]), ("reference-lr1e-4", finished[0])} <= ran
+    assert len(ran) == 3  # the three runs in flight when the deadline passed, nothing started after

@@ -62,3 +62,12 @@ def test_one_example_per_step_and_warmup_per_call(trainer):
     assert report.learning_rates == pytest.approx([1e-3 / 3, 2e-3 / 3, 1e-3] + [1e-3] * 7)
     again = trainer.train(examples, dataclasses.replace(settings, examples_per_step=2))
     assert again.steps == 6 and again.learning_rates[0] == pytest.approx(1e-3 / 2)
+
+
+def test_the_toy_configs_carry_the_validated_recipe():
+    from arcfarm.toy.eval import TOY_DEFAULTS
+
+    for cfg in (load_config("toy-cpu"), load_config(None, values=TOY_DEFAULTS)):
+        assert (cfg.learning_rate, cfg.lr_warmup_ratio, cfg.train_examples_per_step,
+                cfg.train_epochs_per_round, cfg.weight_decay, cfg.relabel_policy) == \
+            (1e-4, 0.1, 1, 1, 0.01, "new_outputs")
