@@ -3,6 +3,7 @@
     arcfarm toy synth --n 60000 --heldout 200 --seed 0 --out data/toy/train.jsonl --workers 16
     arcfarm toy synth --family all --n 64 --validation 24 --seed 0 --out data/toy/families
     arcfarm toy train --tasks data/toy/train.jsonl --out models/toy --minutes 10
+    arcfarm toy train --tasks data/toy/train.jsonl --out models/toy-aug --minutes 12 --augment-frames 4
     arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
     arcfarm toy plot toy-eval.json --out toy-eval.png
 """
@@ -68,13 +69,20 @@ def train(
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+    augment_frames: int = typer.Option(0, help="Train on every task in up to K frames (identity, "
+                                                "then dihedral x colours, as the loop samples)."),
+    augment_workers: int = typer.Option(1, help="Processes that write the augmented frames."),
 ) -> None:
     """Train the toy Llama from scratch; prints the summary JSON."""
     from arcfarm.toy.train import TrainSettings, run
 
+    if augment_frames < 0:
+        _err(f"error: --augment-frames must be >= 0, got {augment_frames}")
+        raise typer.Exit(2)
     settings = TrainSettings(tasks=tasks, out=out, minutes=minutes, tiny_steps=tiny_steps,
                              batch_tokens=batch_tokens, learning_rate=learning_rate, seed=seed,
-                             device=device, compile=compile_)
+                             device=device, compile=compile_, augment_frames=augment_frames,
+                             augment_workers=augment_workers)
     print(json.dumps(run(settings), indent=2))
 
 
