@@ -21,6 +21,20 @@ toy_app = typer.Typer(no_args_is_help=True, help="The toy induction model: synth
 app.add_typer(toy_app, name="toy")
 
 
+def _machine() -> dict:
+    """Where a measurement ran: CPU count, platform, torch and its threads, GPU, commit."""
+    import os
+    import platform
+    import subprocess
+
+    import torch
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+            "torch_threads": 1 if gpu is None else torch.get_num_threads(), "gpu": gpu, "commit": commit or None}
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -172,7 +186,7 @@ def frames(
     except (OSError, ValueError, KeyError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
-    result: dict = {"tasks_source": str(tasks)}
+    result: dict = {"tasks_source": str(tasks), "machine": _machine()}
     if likelihood_limit:
         result["likelihood"] = measure_likelihoods(model, records[:likelihood_limit], seed=seed, log=_err)
     if limit:
