@@ -11,10 +11,10 @@ arcfarm.learn.model.load_model). `--tiny-steps K` trains a tiny model for K step
 
 `--augment-frames K` first writes every task in up to K frames, drawn as the loop draws its
 prompts (identity, then other dihedral transforms with permuted colours 1-9), each with the program
-that solves it in that frame (conjugate.py; frames without one are skipped), to
-TASKS.augK.jsonl next to the tasks file, and trains on that: augmented prompts are then in the training distribution.
-The validation split takes whole tasks (all their frames), so no frame of a validation task is
-trained on.
+that solves it in that frame (conjugate.py; frames without one are skipped), to TASKS.augK.jsonl
+next to the tasks file, and trains on that: augmented prompts are then in the training
+distribution. The validation split takes whole tasks (all their frames), so no frame of a
+validation task is trained on.
 
 Sequences are right-padded and run without an attention mask: attention is causal, so real tokens
 never see the padding after them, and padded positions carry no loss.
@@ -315,8 +315,8 @@ def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> d
     val_batches = make_batches(val, s.batch_tokens, random.Random(0))
     val_loss = evaluate_loss(model, val_batches, tokenizer.pad_token_id, device)
     weights_bytes = save(model, tokenizer, s.out)
-    summary = {**result, "val_loss": val_loss, "augmented": augmented, "setup_s": setup_s, "weights_bytes": weights_bytes,
-               "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
+    summary = {**result, "val_loss": val_loss, "augmented": augmented, "setup_s": setup_s,
+               "weights_bytes": weights_bytes, "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
                "examples": len(train_examples), "too_long": too_long, "device": _device_name(device),
                "size": asdict(size), "settings": {k: str(v) for k, v in asdict(s).items()}}
     (s.out / "train_summary.json").write_text(json.dumps(summary, indent=2))

@@ -130,3 +130,10 @@ def test_augment_file_refuses_what_it_cannot_use(tmp_path):
     held.write_text(json.dumps({"id": "h", "split": "heldout"}) + "\n")
     with pytest.raises(ValueError, match="no training tasks"):
         augment_file(held, tmp_path / "y.jsonl", frames=2)
+
+
+def test_augment_file_is_reproducible_and_the_same_in_parallel(toy_data, tmp_path):
+    one = augment_file(toy_data["train"], tmp_path / "one.jsonl", frames=2, seed=1, workers=1)
+    two = augment_file(toy_data["train"], tmp_path / "two.jsonl", frames=2, seed=1, workers=2)
+    assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+    assert one["written"] == two["written"] == len(load_jsonl(tmp_path / "one.jsonl"))
