@@ -193,6 +193,6 @@ def frames(
         result["sampling"] = measure(model, chosen, samples=samples, seed=seed, temperature=temperature, log=_err)
     if out is not None:
         out.write_text(json.dumps(result, indent=1) + "\n")
-    brief = {k: {key: v[key] for key in ("groups", "identity_minus_augmented")} for k, v in result.items()
-             if isinstance(v, dict)}
+    brief = {k: {key: result[k][key] for key in ("groups", "identity_minus_augmented")}
+             for k in ("likelihood", "sampling") if k in result}
     print(json.dumps(brief, indent=1))
