@@ -3,6 +3,7 @@
     arcfarm toy synth --n 60000 --heldout 200 --seed 0 --out data/toy/train.jsonl --workers 16
     arcfarm toy synth --family all --n 64 --validation 24 --seed 0 --out data/toy/families
     arcfarm toy train --tasks data/toy/train.jsonl --out models/toy --minutes 10
+    arcfarm toy train --tasks data/toy/train.jsonl --out models/toy-aug --minutes 12 --augment-frames 4
     arcfarm toy eval --model models/toy --tasks data/toy/train.heldout.jsonl --json > toy-eval.json
     arcfarm toy plot toy-eval.json --out toy-eval.png
 """
@@ -18,6 +19,20 @@ from arcfarm.cli.main import app
 
 toy_app = typer.Typer(no_args_is_help=True, help="The toy induction model: synthetic tasks, training, eval.")
 app.add_typer(toy_app, name="toy")
+
+
+def _machine() -> dict:
+    """Where a measurement ran: CPU count, platform, torch and its threads, GPU, commit."""
+    import os
+    import platform
+    import subprocess
+
+    import torch
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+            "torch_threads": 1 if gpu is None else torch.get_num_threads(), "gpu": gpu, "commit": commit or None}
 
 
 def _err(message: str) -> None:
@@ -68,13 +83,20 @@ def train(
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+    augment_frames: int = typer.Option(0, help="Train on every task in up to K frames (identity, "
+                                                "then dihedral x colours, as the loop samples)."),
+    augment_workers: int = typer.Option(1, help="Processes that write the augmented frames."),
 ) -> None:
     """Train the toy Llama from scratch; prints the summary JSON."""
     from arcfarm.toy.train import TrainSettings, run
 
+    if augment_frames < 0:
+        _err(f"error: --augment-frames must be >= 0, got {augment_frames}")
+        raise typer.Exit(2)
     settings = TrainSettings(tasks=tasks, out=out, minutes=minutes, tiny_steps=tiny_steps,
                              batch_tokens=batch_tokens, learning_rate=learning_rate, seed=seed,
-                             device=device, compile=compile_)
+                             device=device, compile=compile_, augment_frames=augment_frames,
+                             augment_workers=augment_workers)
     print(json.dumps(run(settings), indent=2))
 
 
@@ -164,13 +186,13 @@ def frames(
     except (OSError, ValueError, KeyError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
-    result: dict = {"tasks_source": str(tasks)}
+    result: dict = {"tasks_source": str(tasks), "machine": _machine()}
     if likelihood_limit:
         result["likelihood"] = measure_likelihoods(model, records[:likelihood_limit], seed=seed, log=_err)
     if limit:
         result["sampling"] = measure(model, chosen, samples=samples, seed=seed, temperature=temperature, log=_err)
     if out is not None:
         out.write_text(json.dumps(result, indent=1) + "\n")
-    brief = {k: {key: v[key] for key in ("groups", "identity_minus_augmented")} for k, v in result.items()
-             if isinstance(v, dict)}
+    brief = {k: {key: result[k][key] for key in ("groups", "identity_minus_augmented")}
+             for k in ("likelihood", "sampling") if k in result}
     print(json.dumps(brief, indent=1))

@@ -139,6 +139,15 @@ def _job(args: tuple[dict[str, Any], int, int]):
     return augment_task(*args)
 
 
+def _results(jobs: list[tuple[dict[str, Any], int, int]], workers: int):
+    """augment_task over jobs, in order, in `workers` processes."""
+    if workers <= 1:
+        yield from map(_job, jobs)
+        return
+    with get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(_job, jobs, chunksize=32)
+
+
 def augment_file(tasks: Path, out: Path, *, frames: int = 4, seed: int = 0, workers: int = 1,
                  log=None) -> dict[str, Any]:
     """Write every training task of `tasks` in up to `frames` frames to `out`; return counts."""
@@ -151,17 +160,9 @@ def augment_file(tasks: Path, out: Path, *, frames: int = 4, seed: int = 0, work
     jobs = [(r, frames, seed) for r in records]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
-        if workers <= 1:
-            results = map(_job, jobs)
-        else:
-            pool = get_context("spawn").Pool(workers)
-            results = pool.imap(_job, jobs, chunksize=32)
-        for i, (recs, c) in enumerate(results):
+        for i, (recs, c) in enumerate(_results(jobs, workers)):
             counts.update(c)
             f.writelines(json.dumps(r) + "\n" for r in recs)
             if log and (i + 1) % 2000 == 0:
                 log(f"augmented {i + 1}/{len(records)}")
-        if workers > 1:
-            pool.close()
-            pool.join()
     return {"tasks": len(records), "frames": frames, "seed": seed, "out": str(out), **dict(counts)}

@@ -1,7 +1,7 @@
 """Does a model write better programs for a task's own frame than for augmented ones?
 
-    arcfarm toy frames --model models/toy --tasks data/toy/heldout.jsonl --limit 8 --samples 4 \
-        --out bench/results/toy-frame-preference-<date>.json
+    arcfarm toy frames --model models/toy --tasks data/toy/heldout.jsonl --limit 4 --samples 4 \
+        --likelihood-limit 40 --out bench/results/toy-frame-preference-<date>.json
 
 Every task is shown in nine frames: the identity, a colour permutation alone, and each of the
 seven other dihedral transforms with a random colour permutation (the loop's frames:

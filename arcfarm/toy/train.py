@@ -9,6 +9,13 @@ budget, bf16 autocast on CUDA, length-bucketed batches of about `batch_tokens` t
 (`save_pretrained` of model in bf16 + tokenizer with chat template and pad token, loadable by
 arcfarm.learn.model.load_model). `--tiny-steps K` trains a tiny model for K steps on the CPU (tests).
 
+`--augment-frames K` first writes every task in up to K frames, drawn as the loop draws its
+prompts (identity, then other dihedral transforms with permuted colours 1-9), each with the program
+that solves it in that frame (conjugate.py; frames without one are skipped), to TASKS.augK.jsonl
+next to the tasks file, and trains on that: augmented prompts are then in the training
+distribution. The validation split takes whole tasks (all their frames), so no frame of a
+validation task is trained on.
+
 Sequences are right-padded and run without an attention mask: attention is causal, so real tokens
 never see the padding after them, and padded positions carry no loss.
 """
@@ -66,6 +73,8 @@ class TrainSettings:
     weight_decay: float = 0.1
     val_fraction: float = 0.01
     tokenizer_tasks: int = 5000
+    augment_frames: int = 0  # > 0: train on every task in up to this many frames (conjugate.py)
+    augment_workers: int = 1
     seed: int = 0
     device: str = "auto"
     compile: bool = False
@@ -93,6 +102,29 @@ def load_tasks(path: Path) -> list[tuple[Task, str]]:
     return out
 
 
+def base_id(task_id: str) -> str:
+    """The task an augmented frame came from (conjugate.augment_record appends `-aug...`)."""
+    return task_id.split("-aug")[0]
+
+
+def shuffled_by_task(tasks: list[tuple[Task, str]], seed: int) -> list[tuple[Task, str]]:
+    """Tasks in a seeded random order, the frames of one task kept together (so the validation
+    split, taken from the front, holds whole tasks)."""
+    groups: dict[str, list[tuple[Task, str]]] = {}
+    for task, code in tasks:
+        groups.setdefault(base_id(task.id), []).append((task, code))
+    order = list(groups.values())
+    random.Random(seed).shuffle(order)
+    return [item for group in order for item in group]
+
+
+def whole_task_cut(tasks: list[tuple[Task, str]], n: int) -> int:
+    """The smallest index >= n at which a new task (not another frame of the last) begins."""
+    while 0 < n < len(tasks) and base_id(tasks[n][0].id) == base_id(tasks[n - 1][0].id):
+        n += 1
+    return n
+
+
 def build_tokenizer(tasks: list[tuple[Task, str]], vocab: int, limit: int):
     header = "system user assistant Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
     texts = []
@@ -104,6 +136,8 @@ def build_tokenizer(tasks: list[tuple[Task, str]], vocab: int, limit: int):
 
 def encode(tokenizer, tasks: list[tuple[Task, str]], max_len: int) -> tuple[list[Example], int]:
     """Prompt + response + <|eot_id|> token ids; sequences over max_len are dropped (counted)."""
+    if not tasks:
+        return [], 0
     prompts = [render_prompt(tokenizer, t) for t, _ in tasks]
     responses = [response_text(code) + EOT for _, code in tasks]
     p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
@@ -256,12 +290,22 @@ def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> d
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
     size = SIZES["tiny" if s.tiny_steps else s.size]
-    tasks = load_tasks(s.tasks)
-    random.Random(s.seed).shuffle(tasks)
+    augmented = None
+    source = s.tasks
+    if s.augment_frames:
+        from arcfarm.toy.conjugate import augment_file
+
+        source = s.tasks.with_name(s.tasks.name.removesuffix(".jsonl") + f".aug{s.augment_frames}.jsonl")
+        augmented = augment_file(s.tasks, source, frames=s.augment_frames, seed=s.seed,
+                                 workers=s.augment_workers)
+        log({"event": "augment", **augmented})
+    tasks = shuffled_by_task(load_tasks(source), s.seed)
     tokenizer = build_tokenizer(tasks, size.vocab, s.tokenizer_tasks)
-    examples, too_long = encode(tokenizer, tasks, s.max_len)
-    n_val = int(len(examples) * s.val_fraction) if len(examples) >= 100 else 0
-    val, train_examples = examples[:n_val], examples[n_val:]
+    # Validation: the first whole tasks (every frame of a task on the same side of the cut).
+    n_val = whole_task_cut(tasks, int(len(tasks) * s.val_fraction) if len(tasks) >= 100 else 0)
+    val, too_long_val = encode(tokenizer, tasks[:n_val], s.max_len)
+    train_examples, too_long = encode(tokenizer, tasks[n_val:], s.max_len)
+    too_long += too_long_val
     model = LlamaForCausalLM(model_config(size, tokenizer, s.max_len)).to(device)
     setup_s = time.perf_counter() - t0
     log({"event": "setup", "tasks": len(tasks), "examples": len(train_examples), "val": len(val),
@@ -271,8 +315,8 @@ def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> d
     val_batches = make_batches(val, s.batch_tokens, random.Random(0))
     val_loss = evaluate_loss(model, val_batches, tokenizer.pad_token_id, device)
     weights_bytes = save(model, tokenizer, s.out)
-    summary = {**result, "val_loss": val_loss, "setup_s": setup_s, "weights_bytes": weights_bytes,
-               "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
+    summary = {**result, "val_loss": val_loss, "augmented": augmented, "setup_s": setup_s,
+               "weights_bytes": weights_bytes, "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
                "examples": len(train_examples), "too_long": too_long, "device": _device_name(device),
                "size": asdict(size), "settings": {k: str(v) for k, v in asdict(s).items()}}
     (s.out / "train_summary.json").write_text(json.dumps(summary, indent=2))
@@ -290,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tasks", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("models/toy"))
     for f in ("minutes", "tiny_steps", "batch_tokens", "max_len", "learning_rate", "warmup_steps",
-              "seed", "device", "size", "tokenizer_tasks"):
+              "seed", "device", "size", "tokenizer_tasks", "augment_frames", "augment_workers"):
         default = getattr(TrainSettings, f)
         ap.add_argument("--" + f.replace("_", "-"), type=type(default), default=default)
     ap.add_argument("--compile", action="store_true")

@@ -2,6 +2,7 @@
 and solving programs agree with what each frame's program really does."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +75,30 @@ def test_summary_pairs_identity_with_augmented_per_task():
     paired = s["identity_minus_augmented"]["solved"]
     assert paired == {"mean_difference": 0.25, "tasks_identity_higher": 1, "tasks_augmented_higher": 1,
                       "tasks_equal": 0}
+
+
+def test_cli_refuses_bad_counts_and_non_synthetic_tasks(tmp_path):
+    from typer.testing import CliRunner
+
+    from arcfarm.cli.main import app
+
+    bad = CliRunner().invoke(app, ["toy", "frames", "--samples", "0"])
+    assert bad.exit_code == 2 and "--samples >= 1" in bad.output
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"id": "p", "train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[1]]}]}\n')
+    refused = CliRunner().invoke(app, ["toy", "frames", "--tasks", str(plain), "--limit", "0"])
+    assert refused.exit_code == 2 and "needs synthetic tasks" in refused.output
+
+
+def test_cli_probe_on_one_task_writes_nine_frames(tmp_path):
+    from typer.testing import CliRunner
+
+    from arcfarm.cli.main import app
+
+    out = tmp_path / "frames.json"
+    result = CliRunner().invoke(app, ["toy", "frames", "--limit", "0", "--likelihood-limit", "1",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert len(data["likelihood"]["rows"]) == 9 and "sampling" not in data
+    assert data["machine"]["cpus"] >= 1 and data["likelihood"]["groups"]["identity"]["expressible"] == 1.0
