@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint test demo clean vllm-test sandbox-deps
+.PHONY: venv lint test demo clean vllm-test sandbox-deps browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,7 @@ venv: $(STAMP) sandbox-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) sandbox-deps
+test: $(STAMP) sandbox-deps browser-deps
 	$(BIN)/python -m pytest -q -x -p no:cacheprovider
 
 # System packages of the sandbox: bubblewrap (the zygote's namespaces, and the view through which
@@ -33,6 +33,17 @@ sandbox-deps:
 	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap libseccomp2 >/dev/null; \
 	  else \
 	    echo "warning: install bubblewrap and libseccomp2 (apt-get) for the strict sandbox"; \
+	  fi; \
+	fi
+
+# Debian's Chromium for the dashboard's browser tests (tests/ui, Playwright's executable_path):
+# installed with apt-get when missing and we are root (CI is). Playwright never downloads one.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	  else \
+	    echo "warning: install chromium (apt-get) for the browser tests in tests/ui"; \
 	  fi; \
 	fi
 

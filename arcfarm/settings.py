@@ -5,6 +5,9 @@
     ARCFARM_ARTIFACTS            adapter store, a folder or an fsspec URL (default ./artifacts)
     ARCFARM_HOME                 embedded mode's home: arcfarm.db, runs/, tiny-model/ (default ./.arcfarm)
     ARCFARM_API_TOKEN            when set, the API wants `Authorization: Bearer <token>` (not /health)
+                                 and the dashboard (/ui/) a login with it
+    ARCFARM_UI_READER_TOKEN      a second dashboard login for analysts: every page but the test
+                                 outputs (needs ARCFARM_API_TOKEN)
     ARCFARM_VISIBILITY_TIMEOUT_S seconds before Redis hands an unacked job to another worker
                                  (default 6 h; must exceed every run's time_budget_s)
     ARCFARM_HEARTBEAT_S          seconds between a running job's heartbeats (default 30)
@@ -46,6 +49,7 @@ class Settings(BaseModel):
     artifacts: str = "./artifacts"
     home: Path = Path("./.arcfarm")
     api_token: str | None = None
+    ui_reader_token: str | None = None
     visibility_timeout_s: int = Field(6 * 3600, gt=0)
     heartbeat_s: float = Field(30.0, gt=0)
     stale_after_s: float = Field(600.0, gt=0)
@@ -70,6 +74,11 @@ class Settings(BaseModel):
         if self.broker_url and not self.database_url:
             raise ValueError("ARCFARM_BROKER_URL is set but ARCFARM_DATABASE_URL is not: "
                              "workers fed by a broker need a shared database")
+        if self.ui_reader_token and not self.api_token:
+            raise ValueError("ARCFARM_UI_READER_TOKEN is set but ARCFARM_API_TOKEN is not: "
+                             "without a token the dashboard is the loopback operator's only")
+        if self.ui_reader_token and self.ui_reader_token == self.api_token:
+            raise ValueError("ARCFARM_UI_READER_TOKEN must differ from ARCFARM_API_TOKEN")
         if self.stale_after_s <= self.heartbeat_s:
             raise ValueError("ARCFARM_STALE_AFTER_S must exceed ARCFARM_HEARTBEAT_S")
         return self

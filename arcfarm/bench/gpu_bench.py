@@ -11,7 +11,11 @@ Sections: sampling (FastEngine vs `model.generate(num_return_sequences=n)`), tra
 (FastLoraTrainer vs a plain peft loop with gradient checkpointing, batch 1), overhead (per-epoch
 fixed cost), task (128 + 3x128 predictions with 3 rounds of training on 90 examples), rounds
 (8 rounds vs 2 at equal predictions and training examples), compiled (the decode step eager vs
-torch.compile'd, arcfarm.bench.compile_bench).
+torch.compile'd, arcfarm.bench.compile_bench), numerics and profile (the fused LoRA training path
+against peft's layers, and where a step's GPU time goes: arcfarm.bench.train_profile),
+compile_check (the compiled decode step over many shapes on the toy model:
+arcfarm.bench.compile_check), long_prompt (8,635 + 1,024 tokens at n=128 and a round of training
+under an 80 GB cap: arcfarm.bench.long_prompt).
 
     python -m arcfarm.bench.gpu_bench --sections compiled --out F   # the same without the CLI's
                                                                      # packages (GPU machines)
@@ -37,7 +41,9 @@ from arcfarm.learn.trainer import LoraSettings, TrainExample, _pack
 
 DATE = "2026-11-26"  # the result file's series name; each result records its own date
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
-SECTIONS = ("sampling", "training", "overhead", "task", "rounds", "compiled")
+SECTIONS = ("sampling", "training", "overhead", "task", "rounds", "compiled", "numerics", "profile",
+            "compile_check", "long_prompt")
+TRL_NOTE = "not run: trl and its dependencies are not installed on the GPU machine"
 
 
 @dataclass
@@ -196,20 +202,17 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
     rows = []
     for length in shape.train_lens:
         batch = _batch(rng, vocab, length)
-        row = {"seq_len": length, "tok_s": None, "baseline_tok_s": None}
-        trainer.reset(seed=0)
-        optimizer = trainer._get_optimizer(trainer.settings)
-        clip = trainer.settings.max_grad_norm
-        trainer.model.train()
-        try:
-            trainer._step(batch, optimizer, clip)  # warm-up, also finds the checkpointing level
-            _, secs = _timed(lambda: [trainer._step(batch, optimizer, clip)
-                                      for _ in range(shape.train_steps)])
-            row["tok_s"] = round(length * shape.train_steps / secs, 1)
-            row["checkpoint_every"] = trainer.checkpoint_level
-        except torch.OutOfMemoryError:
-            row["note"] = "CUDA out of memory"
-        _free()
+        row = {"seq_len": length, "tok_s": None, "unfused_tok_s": None, "baseline_tok_s": None,
+               "trl_tok_s": None, "trl_note": TRL_NOTE}
+        for key, fused in (("tok_s", True), ("unfused_tok_s", False)):
+            trainer.fused = fused  # False: peft's layers, float32 LoRA (the trainer before issue 17)
+            try:
+                row[key] = _trainer_tok_s(trainer, batch, shape.train_steps)
+                row["checkpoint_every" if fused else "unfused_checkpoint_every"] = trainer.checkpoint_level
+            except torch.OutOfMemoryError:
+                row["note" if fused else "unfused_note"] = "CUDA out of memory"
+            trainer.fused = True
+            _free()
         try:
             row["baseline_tok_s"] = round(_baseline_train(trainer, batch, shape.train_steps), 1)
         except torch.OutOfMemoryError:
@@ -218,9 +221,23 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
         _free()
         if row["tok_s"] and row["baseline_tok_s"]:
             row["speedup"] = round(row["tok_s"] / row["baseline_tok_s"], 2)
-        log(f"training {length} tokens: ours {row['tok_s']} tok/s, baseline {row['baseline_tok_s']} tok/s")
+        log(f"training {length} tokens: ours {row['tok_s']} tok/s, unfused {row['unfused_tok_s']}, "
+            f"baseline {row['baseline_tok_s']} tok/s")
         rows.append(row)
     return rows
+
+
+def _trainer_tok_s(trainer: FastLoraTrainer, batch, steps: int) -> float:
+    trainer.reset(seed=0)
+    optimizer = trainer._get_optimizer(trainer.settings)
+    clip = trainer.settings.max_grad_norm
+    trainer.model.train()
+    try:
+        trainer._step(batch, optimizer, clip)  # warm-up, also finds the checkpointing level
+        _, secs = _timed(lambda: [trainer._step(batch, optimizer, clip) for _ in range(steps)])
+    finally:
+        trainer.model.eval()
+    return round(batch[0].numel() * steps / secs, 1)
 
 
 def _baseline_train(trainer: FastLoraTrainer, batch, steps: int) -> float:
@@ -345,7 +362,7 @@ def bench_tokenizer():
 
 
 def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
-        on_update=lambda partial: None) -> dict:
+        on_update=lambda partial: None, compile_check_s: float = 60.0, long_examples: int = 90) -> dict:
     """Every requested section on one model; missing sections are null in the result.
     `on_update` gets the result so far while a long section runs (a device call may end mid-run)."""
     shape = SMALL if small else Shape()
@@ -365,6 +382,7 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         _free()
     if "training" in sections:
         result["training"] = bench_training(trainer, shape, log)
+        on_update(result)
     rng = random.Random(3)
     examples = synthetic_examples(tokenizer, rng, 2 * shape.examples_per_round, shape.example_prompt,
                                   shape.example_response)
@@ -378,6 +396,8 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         task = run_task(trainer, engine, shape, plan, examples, log)
         result["task_s_128x4"] = task["seconds"]
         result["task"] = task
+        result["task_compile"] = engine.compile_stats()
+        on_update(result)
     if "rounds" in sections:
         two, eight = rounds_plans(shape)
         r2 = run_task(trainer, engine, shape, two, examples, log)
@@ -388,6 +408,24 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         from arcfarm.bench.compile_bench import bench_compiled
         result["compiled"] = bench_compiled(trainer, tokenizer, shape, examples, log,
                                             on_update=lambda part: on_update({**result, "compiled": part}))
+    if "numerics" in sections:
+        from arcfarm.bench.train_profile import check_numerics
+        result["numerics"] = check_numerics(trainer, shape.train_lens[0], log)
+        on_update(result)
+    if "profile" in sections:
+        from arcfarm.bench.train_profile import profile_step
+        result["profile"] = profile_step(trainer, shape.train_lens[-1], log)
+        on_update(result)
+    if "compile_check" in sections and torch.cuda.is_available():
+        from arcfarm.bench.compile_check import compile_check
+        check = compile_check(budget_s=compile_check_s, log=log)
+        result["compile_check"] = check
+        result["compile"] = {"graphs": check["graphs"], "fallbacks": check["fallbacks"]}
+    if "long_prompt" in sections and torch.cuda.is_available():
+        from arcfarm.bench.long_prompt import bench_long_prompt
+        engine.release()  # the task's caches and graphs: the capped phase starts from the model alone
+        result["long_prompt_80gb"] = bench_long_prompt(trainer, tokenizer, log, examples=long_examples)
+        on_update(result)
     if torch.cuda.is_available():
         result["max_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return result
@@ -398,7 +436,8 @@ def merge(old: dict, new: dict, sections: tuple[str, ...]) -> dict:
     keys = {"sampling": ["sampling"], "training": ["training"],
             "overhead": ["epoch_overhead_s", "epoch_overhead_runs_s"],
             "task": ["task_s_128x4", "task"], "rounds": ["ratio_8_rounds_vs_2", "rounds"],
-            "compiled": ["compiled"]}
+            "compiled": ["compiled"], "numerics": ["numerics"], "profile": ["profile"],
+            "compile_check": ["compile_check", "compile"], "long_prompt": ["long_prompt_80gb"]}
     merged = dict(old)
     merged.update({k: v for k, v in new.items() if not any(k in ks for ks in keys.values())})
     for section in sections:
@@ -422,6 +461,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--small", action="store_true")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--compile-check-s", type=float, default=60.0, help="time budget of compile_check")
+    ap.add_argument("--long-examples", type=int, default=90, help="training examples in long_prompt")
     a = ap.parse_args(argv)
     chosen = tuple(s.strip() for s in a.sections.split(",") if s.strip())
     if unknown := [s for s in chosen if s not in SECTIONS]:
@@ -429,7 +470,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(partial: dict) -> None:
         a.out.write_text(json.dumps(partial, indent=2) + "\n")
-    result = run(a.small, chosen, log=lambda m: print(m, flush=True), on_update=save)
+    result = run(a.small, chosen, log=lambda m: print(m, flush=True), on_update=save,
+                 compile_check_s=a.compile_check_s, long_examples=a.long_examples)
     save(result)
 
 

@@ -206,7 +206,7 @@ def submit(
                 _send(settings, session, run_id)
     typer.echo(_json({"run_id": run_id}) if as_json else str(run_id))
     if settings.embedded and not no_run:
-        run_embedded(settings, run_id, len(chosen))
+        err.print(f"submission: {run_embedded(settings, run_id, len(chosen))}")
 
 
 def _send(settings: Settings, session, run_id: int) -> None:
@@ -247,7 +247,6 @@ def _write_submission(settings: Settings, run_id: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _session(settings) as session:
         path.write_text(json.dumps(reads.submission(session=session, run_id=run_id)))
-    err.print(f"submission: {path}")
     return path
 
 
@@ -300,9 +299,12 @@ def _print_status(p: dict[str, Any]) -> None:
     out = Console()
     finished = _finished_jobs(p)
     out.print(f"[bold]run {p['run_id']}[/bold] {p['name']!r}: {p['status']}")
+    if p.get("base_training_id") is not None:
+        out.print(f"started from training {p['base_training_id']} (arcfarm trainings "
+                  f"{p['base_training_id']})")
     out.print("jobs: " + ", ".join(f"{n} {status}" for status, n in p["jobs"].items()))
     out.print(f"solved {p['n_solved']}/{p['n_tasks']}, score {p['score']:.2f}, "
-              f"{p['predictions']} predictions, {p['gpu_seconds']:.0f} s of worker time")
+              f"{p['predictions']} predictions, {p['worker_seconds']:.0f} s of worker time")
     with Progress(TextColumn("finished"), BarColumn(), MofNCompleteColumn(), console=out) as bar:
         bar.add_task("", total=p["n_tasks"], completed=finished)
 
@@ -369,9 +371,15 @@ def _drain_embedded(settings: Settings) -> dict[int, str]:
 @app.command()
 def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
                                        help="How many of the smallest ARC-AGI-1 training tasks to add."),
-         config: str = typer.Option("toy-cpu", help="Config file or bundled name.")) -> None:
+         config: str = typer.Option("toy-cpu", help="Config file or bundled name."),
+         verbose: bool = typer.Option(False, "--verbose", "-v",
+                                      help="Also show the libraries' warnings and progress bars.")) -> None:
     """Run the main job end to end in this process: the committed toy model on a few ARC-format
     tasks (data/demo/) plus the smallest real ARC tasks, recorded in SQLite."""
+    if not verbose:
+        from arcfarm.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     from arcfarm.arc.datasets import load_taskset
     from arcfarm.jobs import submit as svc
     from arcfarm.learn.config import load_config
@@ -400,7 +408,8 @@ def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
                f"database:   {settings.sqlite_path}\n"
                f"look:       arcfarm status {run_id}\n"
                f"            sqlite3 {settings.sqlite_path} \"SELECT task_id, status, "
-               f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"")
+               f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"\n"
+               f"dashboard:  arcfarm api   then open http://127.0.0.1:8000/ui/runs/{run_id}")
 
 
 def _task_size(task) -> int:

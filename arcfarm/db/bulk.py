@@ -60,6 +60,12 @@ def _predictions(session: Session, run_id: int, per_job: int) -> None:
         "g % 11 = 0, 0.01 "
         "FROM jobs j CROSS JOIN generate_series(0, :n - 1) g WHERE j.run_id = :run"),
         {"run": run_id, "n": per_job})
-    # What record_epoch keeps up to date (migration 0002), set here in one statement.
-    session.execute(sa.text("UPDATE jobs SET n_predictions = :n WHERE run_id = :run"),
-                    {"run": run_id, "n": per_job})
+    # What record_epoch keeps up to date (migrations 0002 and 0006), set here in one statement.
+    session.execute(sa.text(
+        "UPDATE jobs SET n_predictions = c.n, n_passes_train = c.passes, first_correct_sample = c.first, "
+        "error_counts = c.errors FROM (SELECT job_id, SUM(n) AS n, SUM(passes) AS passes, MIN(first) AS first, "
+        "jsonb_object_agg(e, n) AS errors FROM (SELECT p.job_id, COALESCE(p.error, 'none') AS e, COUNT(*) AS n, "
+        "COUNT(*) FILTER (WHERE p.passes_train) AS passes, MIN(p.sample_index) FILTER (WHERE p.test_correct) "
+        "AS first FROM predictions p JOIN jobs j ON j.id = p.job_id WHERE j.run_id = :run "
+        "GROUP BY p.job_id, COALESCE(p.error, 'none')) AS per_error GROUP BY job_id) AS c "
+        "WHERE jobs.id = c.job_id"), {"run": run_id})

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from arcfarm.db.status import JobStatus, RunStatus
+from arcfarm.db.status import DEFAULT_QUEUE, JobStatus, RunStatus
 
 # JSON everywhere, JSONB on PostgreSQL; Python None is stored as SQL NULL.
 JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -43,11 +43,12 @@ class Run(Base):
     code_version: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.QUEUED, index=True)
     dataset: Mapped[str] = mapped_column(sa.String(200))
-    queue: Mapped[str] = mapped_column(sa.String(100), default="default")
+    queue: Mapped[str] = mapped_column(sa.String(100), default=DEFAULT_QUEUE)
     priority: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    base_training_id: Mapped[int | None]  # the training its base_adapter came from (0009)
 
 
 class TaskRow(Base):
@@ -97,6 +98,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     epochs_done: Mapped[int] = mapped_column(default=-1)
     n_predictions: Mapped[int] = mapped_column(default=0)  # kept by record_epoch (0002)
+    # kept by record_epoch too (0006), so status pages never scan a run's predictions
+    n_passes_train: Mapped[int] = mapped_column(default=0)
+    first_correct_sample: Mapped[int | None]  # the first test-correct prediction's sample_index
+    error_counts: Mapped[dict[str, Any] | None]  # {error or "none": predictions}
     resumed_from_epoch: Mapped[int | None]
     stop_reason: Mapped[str | None] = mapped_column(sa.String(100))
     error: Mapped[str | None] = mapped_column(sa.Text)
@@ -126,6 +131,7 @@ class Epoch(Base):
     train_s: Mapped[float]
     reset_s: Mapped[float]
     train_tokens: Mapped[int] = mapped_column(default=0)
+    sample_warning: Mapped[str | None] = mapped_column(sa.Text)  # e.g. a compile fallback
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -182,3 +188,34 @@ class Attempt(Base):
     attempt_1: Mapped[list[Any] | None]
     attempt_2: Mapped[list[Any] | None]
     correct: Mapped[bool | None]  # None while no solutions are known
+
+
+class Training(Base):
+    """What `arcfarm learn` trained from the history of runs (0009)."""
+
+    __tablename__ = "trainings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED, index=True)
+    source_runs: Mapped[list[Any]]
+    policy: Mapped[str] = mapped_column(sa.String(50))
+    config: Mapped[dict[str, Any]]
+    model: Mapped[str] = mapped_column(sa.String(500))
+    queue: Mapped[str] = mapped_column(sa.String(100), default="train")
+    code_version: Mapped[str] = mapped_column(sa.String(100))
+    delivery_count: Mapped[int] = mapped_column(default=0)
+    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
+    n_examples: Mapped[int | None]
+    n_tokens: Mapped[int | None] = mapped_column(sa.BigInteger)
+    steps: Mapped[int | None]
+    final_loss: Mapped[float | None]
+    loss_curve: Mapped[list[Any] | None]
+    adapter_uri: Mapped[str | None] = mapped_column(sa.Text)
+    adapter_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    adapter_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -42,3 +42,7 @@ class RunStatus(StrEnum):
 
 RUN_OPEN = (RunStatus.QUEUED, RunStatus.RUNNING)
 RUN_TERMINAL = (RunStatus.DONE, RunStatus.CANCELLED)
+
+
+# The Celery queue of a run that names none; workers consume it unless told otherwise (-Q).
+DEFAULT_QUEUE = "arcfarm"

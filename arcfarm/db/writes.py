@@ -157,7 +157,8 @@ def _insert_solutions(session: Session, run_id: int, task_pks: Sequence[int],
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
                dataset: str, tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]],
-               queue: str = "default", priority: int = 0) -> int:
+               queue: str = "default", priority: int = 0,
+               base_training_id: int | None = None) -> int:
     """Insert a run, its tasks (reusing stored ones), their solutions and one queued job per task.
 
     Enqueue the Celery messages only after this returns: the rows must exist when a worker looks.
@@ -165,7 +166,7 @@ def create_run(*, session: Session, name: str, config: dict[str, Any], model: st
     with _transaction(session):
         run = Run(name=name, config=config, model=model, code_version=code_version,
                   status=RunStatus.QUEUED, dataset=dataset, queue=queue, priority=priority,
-                  created_at=utcnow())
+                  created_at=utcnow(), base_training_id=base_training_id)
         session.add(run)
         session.flush()
         if tasks:
@@ -342,14 +343,28 @@ def record_epoch(*, session: Session, job_id: int, epoch: EpochRecord,
         if adapter is not None:
             _upsert(session, Adapter, [_adapter_row(job_id, epoch.epoch, adapter)], ["job_id", "epoch"])
         done = sa.case((Job.epochs_done < epoch.epoch, epoch.epoch), else_=Job.epochs_done)
-        counted = (sa.select(sa.func.count()).select_from(Prediction)
-                   .where(Prediction.job_id == job_id).scalar_subquery())
         status = session.execute(sa.update(Job).where(Job.id == job_id)
                                  .values(epochs_done=done, heartbeat_at=utcnow(),
-                                         n_predictions=counted)
+                                         **_job_counters(session, job_id))
                                  .returning(Job.status)
                                  .execution_options(synchronize_session=False)).scalar_one()
     return status == JobStatus.RUNNING
+
+
+def _job_counters(session: Session, job_id: int) -> dict[str, Any]:
+    """What status pages read instead of the job's predictions (recounted from all of them, so
+    re-recording an epoch leaves the same numbers): predictions, those that pass every train
+    pair, the first test-correct sample, predictions per error."""
+    error = sa.func.coalesce(Prediction.error, sa.literal_column("'none'"))  # one expression, no parameter
+    rows = session.execute(
+        sa.select(error, sa.func.count(), sa.func.sum(sa.case((Prediction.passes_train, 1), else_=0)),
+                  sa.func.min(sa.case((Prediction.test_correct.is_(True), Prediction.sample_index))))
+        .where(Prediction.job_id == job_id).group_by(error)).all()
+    firsts = [first for *_, first in rows if first is not None]
+    return {"n_predictions": sum(n for _, n, _, _ in rows),
+            "n_passes_train": sum(int(p or 0) for _, _, p, _ in rows),
+            "first_correct_sample": min(firsts) if firsts else None,
+            "error_counts": {error: n for error, n, _, _ in rows} or None}
 
 
 def heartbeat(*, session: Session, job_id: int) -> bool:

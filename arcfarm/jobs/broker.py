@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from arcfarm.db.status import DEFAULT_QUEUE  # named once there: the runs table's default too
 from arcfarm.settings import Settings, SettingsError
 
-DEFAULT_QUEUE = "arcfarm"
 RUN_JOB = "arcfarm.run_job"  # the Celery task's name; its one argument is the job id
+# `arcfarm learn` as a farm job: its one argument is the training id; on a queue of its own, so
+# only workers started with `-Q train` (a GPU that can hold the model for training) take it.
+RUN_TRAINING = "arcfarm.run_training"
+TRAIN_QUEUE = "train"
 
 # Kombu's Redis transport keeps one list per priority step: "<queue>" for 0, else
 # "<queue>\x06\x16<step>" (steps 0..9, see celery_config).
@@ -41,7 +45,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": DEFAULT_QUEUE,
-        "task_routes": {RUN_JOB: {"queue": DEFAULT_QUEUE}},
+        "task_routes": {RUN_JOB: {"queue": DEFAULT_QUEUE}, RUN_TRAINING: {"queue": TRAIN_QUEUE}},
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,

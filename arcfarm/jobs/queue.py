@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
-from arcfarm.jobs.broker import PRIORITY_SEP, RUN_JOB, celery_config, message_priority
+from arcfarm.jobs.broker import PRIORITY_SEP, RUN_JOB, RUN_TRAINING, celery_config, message_priority
 from arcfarm.settings import Settings
 
 
@@ -63,6 +63,10 @@ class CeleryQueue:
             for job in jobs:
                 self.app.send_task(RUN_JOB, args=[job.job_id], queue=job.queue,
                                    priority=message_priority(job.priority), producer=producer)
+
+    def enqueue_training(self, training_id: int, queue: str) -> None:
+        """One `arcfarm.run_training(training_id)` message (after the row is committed)."""
+        self.app.send_task(RUN_TRAINING, args=[training_id], queue=queue)
 
     def waiting_job_ids(self, queues: set[str]) -> set[int]:
         """Job ids of the messages waiting in these queues (not those a worker holds unacked)."""

@@ -20,11 +20,11 @@ from arcfarm.arc.datasets import NAMED_DATASETS, TaskSet, load_taskset
 from arcfarm.arc.grids import TaskError
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.arc.untrusted import check_json_tree, check_text
-from arcfarm.db import reads, writes
+from arcfarm.db import reads, trainings, writes
 from arcfarm.jobs.broker import DEFAULT_QUEUE
 from arcfarm.jobs.limits import MAX_TASKS_PER_RUN
 from arcfarm.jobs.queue import JobQueue, QueuedJob
-from arcfarm.learn.config import ConfigError, RunConfig, load_config
+from arcfarm.learn.config import ConfigError, RunConfig, load_config, training_id
 from arcfarm.settings import Settings
 
 TaskList = list[tuple[Task, Sequence[np.ndarray] | None]]
@@ -121,7 +121,20 @@ def create_run(*, session: Session, settings: Settings, name: str,
     check_json_tree(config.model_dump(mode="json"), where="config")
     return writes.create_run(session=session, name=name, config=config.model_dump(mode="json"),
                              model=config.model, code_version=code_version(), dataset=dataset,
-                             tasks=tasks, queue=queue or DEFAULT_QUEUE, priority=priority)
+                             tasks=tasks, queue=queue or DEFAULT_QUEUE, priority=priority,
+                             base_training_id=_base_training(session, config))
+
+
+def _base_training(session: Session, config: RunConfig) -> int | None:
+    """The training a run starts from (its lineage); it must exist and be done."""
+    tid = training_id(config.base_adapter)
+    if tid is None:
+        return None
+    row = trainings.training_row(session=session, training_id=tid)
+    if row is None or row["status"] != "done":
+        state = "does not exist" if row is None else f"is {row['status']}, not done"
+        raise ConfigError(f"config key 'base_adapter': training {tid} {state}")
+    return tid
 
 
 def enqueue_run(*, session: Session, queue: JobQueue, run_id: int) -> int:

@@ -32,6 +32,9 @@ class RunConfig(BaseModel):
 
     # model and engine
     model: str = Field("builtin:tiny", min_length=1, max_length=500)  # runs.model is 500 wide
+    # An adapter merged into the base weights before any job (once per worker): `training:<id>`
+    # (what `arcfarm learn` recorded; the farm fetches it) or a folder holding a peft adapter.
+    base_adapter: str | None = None
     engine: Literal["auto", "hf", "fast", "vllm"] = "auto"
     compile_decode: bool = True  # engine `fast` on CUDA: torch.compile the decode step
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -52,6 +55,13 @@ class RunConfig(BaseModel):
     # epochs >= 1 (after a training round) sample at this temperature instead; None = the same.
     # Training narrows what the model samples: a hotter search may win the diversity back.
     later_epochs_temperature: float | None = Field(None, ge=0, le=10)
+    # A per-round temperature mix: the first `cold_prompts_per_round` prompts of every round sample
+    # at `cold_temperature` (e.g. 1 prompt at 0.1: the model's most likely programs), the rest as above.
+    cold_prompts_per_round: int = Field(0, ge=0, le=MAX_PREDICTIONS)
+    cold_temperature: float = Field(0.1, ge=0, le=10)
+    # Shuffle the order of the train pairs in every sampling and training prompt (the reference
+    # does); the order the programs are run and scored in stays the task's.
+    shuffle_train_pairs: bool = False
     top_p: float = Field(0.95, gt=0, le=1)
     max_new_tokens: int = Field(1024, ge=1, le=MAX_TOKENS)
     sample_batch_size: int = Field(64, ge=1, le=4096)  # sequences decoded together
@@ -61,7 +71,15 @@ class RunConfig(BaseModel):
     exec_memory_mb: int = Field(1024, ge=64, le=65536)
     exec_workers: int = Field(0, ge=0, le=256)  # 0 = one per CPU core
 
-    # hindsight relabeling
+    # hindsight relabeling. false = sample on the same schedule and prompts, never train (the
+    # learning-off control of an experiment).
+    learning: bool = True
+    # new_outputs: the last round's valid programs, one per output never trained on before;
+    # all_valid: every valid program of the last round, no dedup (the reference's per-task recipe);
+    # top_k_by_train_score: the `relabel_top_k` best distinct outputs of the task so far, by
+    # share of train grids right (the reference's Iteration 22).
+    relabel_policy: Literal["new_outputs", "all_valid", "top_k_by_train_score"] = "new_outputs"
+    relabel_top_k: int = Field(8, ge=1, le=MAX_PREDICTIONS)
     relabel_cap: int = Field(0, ge=0, le=MAX_PREDICTIONS)  # 0 = no cap per epoch
     relabel_min_train_correct: int = Field(0, ge=0, le=100)
 
@@ -79,12 +97,35 @@ class RunConfig(BaseModel):
     gradient_checkpointing: bool = False
     continue_optimizer: bool = False
     weight_decay: float = Field(0.0, ge=0, le=10)
+    # learning-rate schedule of each round's training: linear warm-up over this share of the
+    # round's optimizer steps, then constant, linear or cosine decay to 0.
+    lr_warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    # examples per optimizer step; 0 = as many as fit `train_batch_tokens` (1 = the reference)
+    train_examples_per_step: int = Field(0, ge=0, le=MAX_PREDICTIONS)
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":
         if self.initial_predictions == 0 and self.max_epochs == 0:
             raise ValueError("initial_predictions and max_epochs are both 0: nothing to do")
+        if self.base_adapter is not None:
+            if not self.base_adapter.strip():
+                raise ValueError("base_adapter: empty; use training:<id> or an adapter folder")
+            if self.base_adapter.startswith("training:") and training_id(self.base_adapter) is None:
+                raise ValueError(f"base_adapter {self.base_adapter!r}: expected training:<id>, "
+                                 "e.g. training:3")
+            if self.engine == "vllm":
+                raise ValueError("base_adapter: engine vllm loads its own copy of the weights, "
+                                 "without it; use engine hf or fast")
         return self
+
+
+def training_id(base_adapter: str | None) -> int | None:
+    """3 for `training:3`; None for a folder, nothing, or a malformed reference."""
+    if base_adapter is None or not base_adapter.startswith("training:"):
+        return None
+    number = base_adapter.removeprefix("training:")
+    return int(number) if number.isdigit() and int(number) > 0 else None
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

@@ -11,7 +11,11 @@ on failure; what changes is how a step runs:
   full logits, least of all in float32;
 - no gradient checkpointing by default; on CUDA out of memory the step is retried with every
   k-th decoder layer checkpointed (k = 4, 2, 1), and that level is remembered for batches as long;
-- fused AdamW on CUDA.
+- fused AdamW on CUDA;
+- the forward with the LoRA math fused and in the model's dtype (`lora_forward`, `fused=True`,
+  the default): bf16 LoRA matmuls against float32 master weights and optimizer state, one
+  matmul for the A factors of q/k/v and of gate/up, the scale and add inside the matmul.
+  `fused=False` runs peft's own layers (float32 LoRA), the path measured before.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from arcfarm.learn.lora_forward import lora_hidden_states
 from arcfarm.learn.trainer import LoraSettings, LoraTrainer, is_out_of_memory
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -43,9 +48,12 @@ def chunked_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: to
 
 
 class FastLoraTrainer(LoraTrainer):
-    def __init__(self, model, tokenizer, settings: LoraSettings, ce_chunk: int = 2048):
+    def __init__(self, model, tokenizer, settings: LoraSettings, ce_chunk: int = 2048, fused: bool = True):
         super().__init__(model, tokenizer, settings)
         self.ce_chunk = ce_chunk
+        # The fused forward is Llama's, without LoRA dropout; anything else runs peft's layers.
+        self.fused = fused and settings.dropout == 0 and \
+            getattr(self.model.get_base_model().config, "model_type", None) == "llama"
         self._lm = self.model.get_base_model()
         self._level_for: dict[int, int] = {}  # batch tokens -> checkpointing level that fits
         self.checkpoint_level = 0
@@ -85,7 +93,7 @@ class FastLoraTrainer(LoraTrainer):
     def _fast_step(self, input_ids, labels, mask, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
         device = self._device()
         ids, labels = input_ids.to(device), labels.to(device)
-        hidden = self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
+        hidden = self._hidden(ids)
         targets = labels[:, 1:]
         picked = targets != -100
         n_labels = int(picked.sum())
@@ -99,6 +107,11 @@ class FastLoraTrainer(LoraTrainer):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return loss.item(), n_labels, int(mask.sum())
+
+    def _hidden(self, ids: torch.Tensor) -> torch.Tensor:
+        if self.fused:
+            return lora_hidden_states(self._lm, ids, self.adapter_name)
+        return self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
 
     def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:
         if self._optimizer is None or not settings.continue_optimizer:

@@ -5,9 +5,15 @@
 usually through `Solver.solve` (arcfarm.learn.solver, which builds model, trainer, engine and
 sandbox pool once per process). Epoch 0 samples `initial_predictions` programs from the model as
 it is (a fresh, zero adapter). Each later epoch trains the task's LoRA on the hindsight-relabeled
-programs of the epoch before, then samples `predictions_per_epoch` more with the adapter active.
-The adapter is re-initialised in place per task. The loop sees the task's train pairs and test
-inputs only; solutions are for scoring afterwards (`scoring.task_score`).
+programs of the epoch before, then samples `predictions_per_epoch` more with the adapter active
+(`learning: false`: same prompts, no training). The adapter is re-initialised in place per task.
+The loop sees the task's train pairs and test inputs only; solutions are for scoring afterwards
+(`scoring.task_score`).
+
+Paired prompts: the task's prompts are numbered across rounds (prompt i = the i-th group of
+`samples_per_prompt` predictions), and prompt i's frame (augmentation), train-pair order and
+sampling seed depend on (seed, task, i) only. So 128 + 0 and 32 + 3x32 ask the same prompts, and
+arms of an experiment differ only in what they learn (on engines with per-prompt seeds: hf, vllm).
 
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is
@@ -36,7 +42,7 @@ import torch
 from arcfarm.arc.augment import Augmentation, augmentations_for
 from arcfarm.arc.prompts import extract_code, render_prompt
 from arcfarm.arc.scoring import Candidate, fingerprint, score_train, select_attempts
-from arcfarm.arc.tasks import Task
+from arcfarm.arc.tasks import Task, shuffled_pairs
 from arcfarm.learn.config import RunConfig
 from arcfarm.learn.engines.base import AdapterRef, Completion, SamplingParams
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
@@ -130,7 +136,7 @@ class _TaskRun:
     def _epoch(self, epoch: int, reset_s: float) -> None:
         n = self.cfg.initial_predictions if epoch == 0 else self.cfg.predictions_per_epoch
         relabeled, loss, train_error, train_tokens, relabel_s, train_s = 0, None, None, 0, 0.0, 0.0
-        if epoch > 0:
+        if epoch > 0 and self.cfg.learning:
             t0 = time.perf_counter()
             examples = self._relabel(epoch - 1)
             relabel_s = time.perf_counter() - t0
@@ -142,6 +148,7 @@ class _TaskRun:
         t0 = time.perf_counter()
         batch = self._sample(epoch, n)
         sample_s = time.perf_counter() - t0
+        sample_warning = self.s.engine.take_note()
         t0 = time.perf_counter()
         new = self._execute(epoch, batch)
         execute_s = time.perf_counter() - t0
@@ -155,7 +162,7 @@ class _TaskRun:
             best_train_correct=max((r.train_correct for r in new), default=0),
             passes_train=sum(r.passes_train for r in new), sample_s=sample_s,
             execute_s=execute_s, relabel_s=relabel_s, train_s=train_s, reset_s=reset_s,
-            train_tokens=train_tokens)
+            train_tokens=train_tokens, sample_warning=sample_warning)
         self.epochs.append(record)
         if self.hooks.on_epoch:
             self.hooks.on_epoch(record, new)
@@ -190,47 +197,87 @@ class _TaskRun:
         if free < SAMPLER_RELEASE_FREE_FRACTION * total:
             self.s.engine.release()
 
+    def _select(self, source_epoch: int) -> list[PredictionRecord]:
+        cfg = self.cfg
+        if cfg.relabel_policy == "top_k_by_train_score":  # the best of everything so far
+            pool = [r for r in self.records if r.epoch <= source_epoch]
+        else:
+            pool = [r for r in self.records if r.epoch == source_epoch]
+        return select_for_training(pool, seen=self.trained, cap=cfg.relabel_cap,
+                                   min_train_correct=cfg.relabel_min_train_correct,
+                                   policy=cfg.relabel_policy, top_k=cfg.relabel_top_k)
+
     def _relabel(self, source_epoch: int) -> list[TrainExample]:
-        chosen = select_for_training([r for r in self.records if r.epoch == source_epoch],
-                                     seen=self.trained, cap=self.cfg.relabel_cap,
-                                     min_train_correct=self.cfg.relabel_min_train_correct)
         examples = []
-        for rec in chosen:
+        for rec in self._select(source_epoch):
             relabeled = relabel_prediction(self.task, rec)
             if relabeled is not None:
-                prompt = render_prompt(self.s.tokenizer, relabeled.task)
+                shown = relabeled.task
+                if self.cfg.shuffle_train_pairs:
+                    shown = shuffled_pairs(shown, _derived_seed(self.cfg.seed, self.task.id,
+                                                                rec.sample_index, "train-pairs"))
+                prompt = render_prompt(self.s.tokenizer, shown)
                 examples.append(TrainExample(prompt=prompt, response=relabeled.response))
         return examples
 
     def _replay_trained(self) -> None:
         """On resume, mark what earlier epochs trained on so it is not trained on twice."""
+        if not self.cfg.learning:
+            return
         for epoch in range(1, len(self.epochs)):
-            select_for_training([r for r in self.records if r.epoch == epoch - 1],
-                                seen=self.trained, cap=self.cfg.relabel_cap,
-                                min_train_correct=self.cfg.relabel_min_train_correct)
+            self._select(epoch - 1)
 
     # -- search ---------------------------------------------------------------------------------
+    def _first_prompt(self, epoch: int) -> int:
+        """The task-wide number of the epoch's first prompt (rounds never share a prompt)."""
+        if epoch == 0:
+            return 0
+        per = self.cfg.samples_per_prompt
+        return math.ceil(self.cfg.initial_predictions / per) + \
+            (epoch - 1) * math.ceil(self.cfg.predictions_per_epoch / per)
+
     def _sample(self, epoch: int, n: int) -> list[tuple[Augmentation, Completion]]:
         if n == 0:
             return []
-        per_prompt = self.cfg.samples_per_prompt
+        cfg = self.cfg
+        per_prompt = cfg.samples_per_prompt
         n_prompts = math.ceil(n / per_prompt)
-        rng = random.Random(_derived_seed(self.cfg.seed, self.task.id, epoch, "aug"))
-        augs = augmentations_for(n_prompts, rng, permute_background=self.cfg.permute_background)
-        prompts = [render_prompt(self.s.tokenizer, aug.apply_task(self.task)) for aug in augs]
+        first = self._first_prompt(epoch)
+        # One list of frames for the whole task (identity first, dihedral transforms cycling);
+        # each round takes its slice, so prompt i has the same frame whatever the schedule.
+        rng = random.Random(_derived_seed(cfg.seed, self.task.id, "aug"))
+        augs = augmentations_for(first + n_prompts, rng,
+                                 permute_background=cfg.permute_background)[first:]
+        numbers = range(first, first + n_prompts)
+        shown = [aug.apply_task(self.task) for aug in augs]
+        if cfg.shuffle_train_pairs:
+            shown = [shuffled_pairs(t, _derived_seed(cfg.seed, self.task.id, i, "pairs"))
+                     for t, i in zip(shown, numbers)]
+        prompts = [render_prompt(self.s.tokenizer, t) for t in shown]
+        seeds = [_derived_seed(cfg.seed, self.task.id, i, "sample") for i in numbers]
         adapter = None
-        if epoch > 0:
+        if epoch > 0 and cfg.learning:
             adapter = AdapterRef(f"{self.task.id}", epoch, self._adapter_path(epoch))
-        temperature = self.cfg.temperature
-        if epoch > 0 and self.cfg.later_epochs_temperature is not None:
-            temperature = self.cfg.later_epochs_temperature
-        params = SamplingParams(temperature=temperature, top_p=self.cfg.top_p,
-                                max_new_tokens=self.cfg.max_new_tokens,
-                                seed=_derived_seed(self.cfg.seed, self.task.id, epoch, "sample"))
-        full, rest = divmod(n, per_prompt)
-        out = self._generate(prompts[:full], per_prompt, params, adapter, epoch) if full else []
-        if rest:
-            out = list(out) + list(self._generate(prompts[full:], rest, params, adapter, epoch))
+        temperature = cfg.temperature
+        if epoch > 0 and cfg.later_epochs_temperature is not None:
+            temperature = cfg.later_epochs_temperature
+        # (count, temperature) per prompt; one engine call per run of equal ones, in order.
+        plan = [(min(per_prompt, n - k * per_prompt),
+                 cfg.cold_temperature if k < cfg.cold_prompts_per_round else temperature)
+                for k in range(n_prompts)]
+        out: list[list[Completion]] = []
+        start = 0
+        while start < n_prompts:
+            end = start
+            while end < n_prompts and plan[end] == plan[start]:
+                end += 1
+            count, temp = plan[start]
+            params = SamplingParams(temperature=temp, top_p=cfg.top_p,
+                                    max_new_tokens=cfg.max_new_tokens,
+                                    seed=_derived_seed(cfg.seed, self.task.id, epoch, start, "sample"),
+                                    prompt_seeds=seeds[start:end])
+            out.extend(self._generate(prompts[start:end], count, params, adapter, epoch))
+            start = end
         return [(aug, c) for aug, comps in zip(augs, out) for c in comps]
 
     def _adapter_path(self, epoch: int) -> str | None:

@@ -86,3 +86,22 @@ def load_model(name_or_path: str, dtype: str = "auto", device: str = "auto"):
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def merge_base_adapter(model, directory: str):
+    """`model` with the peft adapter in `directory` merged into its weights (a plain model again,
+    for the per-task LoRA to wrap). Merged rather than stacked: sampling then costs what the
+    base model costs, and the engines (the fast engine reads exactly one LoRA in place) and the
+    per-task LoRA's reset need no change. In bf16 the merge rounds once per weight."""
+    from peft import PeftModel
+
+    if directory.startswith("training:"):
+        raise ValueError(f"base_adapter {directory!r} names a recorded training: the farm "
+                         "(arcfarm submit, a worker) fetches it; here give the adapter's folder")
+    path = Path(directory)
+    if not (path / "adapter_model.safetensors").is_file() or not (path / "adapter_config.json").is_file():
+        raise ValueError(f"base_adapter {directory!r}: not a folder with adapter_config.json and "
+                         "adapter_model.safetensors")
+    merged = PeftModel.from_pretrained(model, str(path), is_trainable=False).merge_and_unload()
+    merged.eval()
+    return merged

@@ -70,6 +70,7 @@ class EpochRecord:
     train_s: float
     reset_s: float  # adapter reset / swap / hand-over to the sampler
     train_tokens: int = 0
+    sample_warning: str | None = None  # what the engine worked around while sampling (compile fallback)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

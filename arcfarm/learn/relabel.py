@@ -35,32 +35,66 @@ def relabel_prediction(task: Task, record: PredictionRecord) -> RelabeledTask | 
     """The task this prediction solves, in the augmented space its prompt was written in."""
     if not record.valid:
         return None
-    aug = Augmentation.from_json(record.augmentation)
+    return relabel_outputs(task, record.augmentation, record.train_outputs, record.response,
+                           record.fingerprint)
+
+
+def relabel_outputs(task: Task, augmentation: dict, train_outputs: Sequence, response: str,
+                    fingerprint: str) -> RelabeledTask:
+    """The same from a program's stored parts (a row of the farm's history, say): its
+    augmentation, its un-augmented train outputs (all valid), its response and fingerprint."""
+    aug = Augmentation.from_json(augmentation)
     aug_task = aug.apply_task(task)
-    outputs = [_frozen(aug.apply_grid(g)) for g in record.train_outputs]
+    outputs = [_frozen(aug.apply_grid(np.asarray(g))) for g in train_outputs]
     train = tuple(Pair(p.input, out) for p, out in zip(aug_task.train, outputs))
-    new_task = Task(id=f"{task.id}/relabel/{record.fingerprint[:12]}", train=train,
+    new_task = Task(id=f"{task.id}/relabel/{fingerprint[:12]}", train=train,
                     test_inputs=aug_task.test_inputs)
-    return RelabeledTask(new_task, record.response.strip(), record.fingerprint)
+    return RelabeledTask(new_task, response.strip(), fingerprint)
 
 
-def select_for_training(records: Sequence[PredictionRecord], *, seen: set[str] | None = None,
-                        cap: int = 0, min_train_correct: int = 0) -> list[PredictionRecord]:
-    """Valid predictions, one per output fingerprint (shortest code wins), best train score first.
+RELABEL_POLICIES = ("new_outputs", "all_valid", "top_k_by_train_score")
 
-    `seen` holds fingerprints already trained on in earlier epochs; they are skipped and the
-    chosen ones are added to it. `cap` > 0 keeps at most that many.
-    """
-    seen = set() if seen is None else seen
+
+def _rank(rec: PredictionRecord) -> tuple:
+    """Best first: share of train grids right, pixel score, shorter code."""
+    share = rec.train_correct / rec.train_total if rec.train_total else 0.0
+    return (-share, -rec.train_correct, -rec.pixel_score, len(rec.code))
+
+
+def _distinct(records: Sequence[PredictionRecord]) -> list[PredictionRecord]:
+    """One record per output fingerprint: the shortest code."""
     best: dict[str, PredictionRecord] = {}
     for rec in records:
-        if not rec.valid or rec.fingerprint in seen or rec.train_correct < min_train_correct:
-            continue
         kept = best.get(rec.fingerprint)
         if kept is None or len(rec.code) < len(kept.code):
             best[rec.fingerprint] = rec
-    chosen = sorted(best.values(), key=lambda r: (-r.train_correct, -r.pixel_score, len(r.code)))
+    return list(best.values())
+
+
+def select_for_training(records: Sequence[PredictionRecord], *, seen: set[str] | None = None,
+                        cap: int = 0, min_train_correct: int = 0, policy: str = "new_outputs",
+                        top_k: int = 8) -> list[PredictionRecord]:
+    """The valid predictions to train on, best train score first, by `policy`:
+
+    - `new_outputs`: one per output fingerprint (shortest code wins), skipping fingerprints in
+      `seen` (trained on in earlier epochs); the chosen ones are added to `seen`;
+    - `all_valid`: every valid prediction, duplicates of an output included, `seen` ignored;
+    - `top_k_by_train_score`: the `top_k` best distinct outputs, `seen` ignored (the caller passes
+      every prediction of the task so far).
+    `cap` > 0 keeps at most that many; `min_train_correct` drops those with fewer train grids right.
+    """
+    if policy not in RELABEL_POLICIES:
+        raise ValueError(f"relabel_policy: expected one of {', '.join(RELABEL_POLICIES)}, got {policy!r}")
+    seen = set() if seen is None else seen
+    valid = [r for r in records if r.valid and r.train_correct >= min_train_correct]
+    if policy == "new_outputs":
+        chosen = sorted(_distinct([r for r in valid if r.fingerprint not in seen]), key=_rank)
+    elif policy == "all_valid":
+        chosen = sorted(valid, key=_rank)
+    else:
+        chosen = sorted(_distinct(valid), key=_rank)[:top_k]
     if cap:
         chosen = chosen[:cap]
-    seen.update(r.fingerprint for r in chosen)
+    if policy == "new_outputs":
+        seen.update(r.fingerprint for r in chosen)
     return chosen

@@ -4,7 +4,8 @@
         result = solver.solve(task, hooks=LoopHooks(on_epoch=...))
 
 This is the one place that turns a RunConfig into the loop's parts:
-- model and tokenizer (`model.load_model`), loaded once;
+- model and tokenizer (`model.load_model`), loaded once; a `base_adapter` merged into its
+  weights (`model.merge_base_adapter`), so every task's LoRA trains on top of it;
 - the LoRA trainer: `FastLoraTrainer` when the model is on CUDA (chunked loss, no checkpointing
   unless needed, fused AdamW: bench/results/gpu-*), else `LoraTrainer`;
 - the sampling engine: `engine: auto` is resolved here and nowhere else (`fast` when the model
@@ -24,7 +25,7 @@ from arcfarm.arc.tasks import Task
 from arcfarm.learn.config import RunConfig
 from arcfarm.learn.engines import Engine, make_engine
 from arcfarm.learn.loop import LoopHooks, ResumeState, solve_task
-from arcfarm.learn.model import load_model
+from arcfarm.learn.model import load_model, merge_base_adapter
 from arcfarm.learn.model_source import resolve_model_path
 from arcfarm.learn.records import TaskResult
 from arcfarm.learn.trainer import LoraSettings, LoraTrainer
@@ -40,7 +41,8 @@ def lora_settings(config: RunConfig) -> LoraSettings:
         batch_tokens=config.train_batch_tokens, max_seq_len=config.max_seq_len,
         epochs=config.train_epochs_per_round,
         gradient_checkpointing=config.gradient_checkpointing,
-        continue_optimizer=config.continue_optimizer)
+        continue_optimizer=config.continue_optimizer, warmup_ratio=config.lr_warmup_ratio,
+        lr_schedule=config.lr_schedule, examples_per_step=config.train_examples_per_step)
 
 
 def adapter_lora_config(config: RunConfig) -> dict[str, Any]:
@@ -52,8 +54,9 @@ def adapter_lora_config(config: RunConfig) -> dict[str, Any]:
 
 def _structure(config: RunConfig) -> tuple:
     """The config keys fixed when the model is wrapped; runs sharing a Solver must agree on them."""
-    return (config.model, config.dtype, config.device, config.engine, adapter_lora_config(config),
-            config.exec_timeout_s, config.exec_memory_mb, config.exec_workers)
+    return (config.model, config.base_adapter, config.dtype, config.device, config.engine,
+            adapter_lora_config(config), config.exec_timeout_s, config.exec_memory_mb,
+            config.exec_workers)
 
 
 def _on_cuda(model) -> bool:
@@ -87,6 +90,8 @@ class Solver:
         self.structure = _structure(config)
         model_path = resolve_model_path(config.model)
         self.model, self.tokenizer = load_model(model_path, dtype=config.dtype, device=config.device)
+        if config.base_adapter is not None:  # before the per-task LoRA wraps the model
+            self.model = merge_base_adapter(self.model, config.base_adapter)
         self.trainer = _make_trainer(config, self.model, self.tokenizer)
         # The engine samples through the trainer's peft wrapper: one model, the LoRA in place.
         self.engine = _make_engine(config, self.trainer.model, self.tokenizer, model_path)

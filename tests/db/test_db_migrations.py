@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +16,11 @@ from arcfarm.db import migrate
 from arcfarm.db.connection import make_db_engine
 from arcfarm.db.models import Base
 
-TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts"}
+TABLES = {"runs", "tasks", "solutions", "jobs", "epochs", "predictions", "adapters", "attempts",
+          "trainings"}
 VIEW_COLUMNS = {
     "run_summary": ["run_id", "name", "status", "n_tasks", "n_done", "n_failed", "n_solved", "score",
-                    "predictions", "gpu_seconds", "created_at", "finished_at"],
+                    "predictions", "worker_seconds", "created_at", "finished_at", "base_training_id"],
     "task_results": ["run_id", "task_id", "status", "epochs_run", "predictions", "first_solved_epoch",
                      "passes_train", "score", "seconds"],
     "epoch_stats": ["run_id", "task_id", "epoch", "predictions", "valid_outputs", "unique_outputs", "relabeled",
@@ -83,6 +85,25 @@ def _one_job(url: str, sql: str) -> int:
     try:
         with engine.begin() as conn:
             return conn.execute(sa.text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _one_row(url: str, sql: str) -> tuple:
+    engine = make_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sa.text(sql)).one())
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, *statements: str) -> None:
+    engine = make_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.execute(sa.text(sql))
     finally:
         engine.dispose()
 
@@ -173,3 +194,73 @@ def test_solutions_per_run_keeps_every_row_up_and_down(empty_url):
     assert _columns(empty_url, "solutions") == {"task_pk", "test_outputs"}
     migrate.upgrade(empty_url, this)  # and up once more
     assert len(_rows(empty_url, "SELECT id FROM solutions")) == 4
+def test_worker_seconds_rename_and_queue_default_go_both_ways(empty_url):
+    """run_summary.gpu_seconds -> worker_seconds (wall time, CPU workers too); on PostgreSQL a
+    raw insert into runs gets the queue workers consume, and a reader's grant survives."""
+    this, before = _revision("worker_seconds_queue_default")
+    migrate.upgrade(empty_url, before)
+    postgres = empty_url.startswith("postgresql")
+    if postgres:
+        _execute(empty_url, "DROP ROLE IF EXISTS arcfarm_mig_reader", "CREATE ROLE arcfarm_mig_reader",
+                 "GRANT SELECT ON run_summary TO arcfarm_mig_reader")
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    _one_job(empty_url, "INSERT INTO tasks (dataset, task_id, content_hash, task_json) "
+                        "VALUES ('d', 't', 'h', '{}') RETURNING id")
+    _one_job(empty_url, "INSERT INTO jobs (run_id, task_pk, seconds) VALUES (1, 1, 2.5) RETURNING id")
+    for i, (error, passes, correct) in enumerate([(None, True, False), ("syntax", False, None),
+                                                  (None, True, True), (None, False, True)]):
+        _execute(empty_url, "INSERT INTO predictions (job_id, epoch, sample_index, augmentation, "
+                 "prompt_tokens, completion_tokens, response, code, code_hash, train_outputs, "
+                 "test_outputs, grid_errors, error, train_correct, train_total, pixel_score, "
+                 f"passes_train, test_correct) VALUES (1, 0, {i}, '{{}}', 1, 1, 'r', 'c', 'h', '[]', "
+                 f"'[]', '[]', {'NULL' if error is None else repr(error)}, 0, 1, 0.0, {passes}, "
+                 f"{'NULL' if correct is None else correct})")
+    before_row = _one_row(empty_url, "SELECT * FROM task_results")
+    migrate.upgrade(empty_url, this)
+    assert _one_job(empty_url, "SELECT worker_seconds FROM run_summary") == 2.5
+    # the counters are backfilled and task_results reads them: the same row as before
+    assert _one_row(empty_url, "SELECT * FROM task_results") == before_row
+    counters = _one_row(empty_url, "SELECT n_passes_train, first_correct_sample, error_counts FROM jobs")
+    errors = counters[2] if isinstance(counters[2], dict) else json.loads(counters[2])
+    assert (counters[0], counters[1], errors) == (2, 2, {"none": 3, "syntax": 1})
+    if postgres:
+        new = _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                                  "VALUES ('r2', '{}', 'm', 'v', 'd') RETURNING queue")
+        assert new == "arcfarm"
+        assert _one_job(empty_url, "SELECT has_table_privilege('arcfarm_mig_reader', "
+                                   "'run_summary', 'SELECT')") is True
+    migrate.downgrade(empty_url, before)
+    assert _one_job(empty_url, "SELECT COUNT(gpu_seconds) FROM run_summary") >= 1
+    assert _one_row(empty_url, "SELECT * FROM task_results") == before_row
+    assert "n_passes_train" not in _columns(empty_url, "jobs")
+    if postgres:
+        assert _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                                   "VALUES ('r3', '{}', 'm', 'v', 'd') RETURNING queue") == "default"
+        _execute(empty_url, "DROP OWNED BY arcfarm_mig_reader", "DROP ROLE arcfarm_mig_reader")
+
+
+def test_a_run_row_defaults_to_the_queue_workers_consume():
+    from arcfarm.db.models import Run
+    from arcfarm.jobs.broker import DEFAULT_QUEUE, celery_config
+
+    assert Run.__table__.c.queue.default.arg == DEFAULT_QUEUE == "arcfarm"
+    config = celery_config(SimpleNamespace(broker_url="redis://x", visibility_timeout_s=60))
+    assert config["task_default_queue"] == DEFAULT_QUEUE
+
+
+def test_trainings_and_run_lineage_go_both_ways(empty_url):
+    this, before = _revision("trainings")
+    migrate.upgrade(empty_url, before)
+    _one_job(empty_url, "INSERT INTO runs (name, config, model, code_version, dataset) "
+                        "VALUES ('r', '{}', 'm', 'v', 'd') RETURNING id")
+    migrate.upgrade(empty_url, this)
+    training = _one_job(empty_url, "INSERT INTO trainings (name, source_runs, policy, config, model, "
+                                   "code_version, created_at) VALUES ('t', '[1]', 'top8', '{}', 'm', "
+                                   "'v', CURRENT_TIMESTAMP) RETURNING id")
+    _one_job(empty_url, f"UPDATE runs SET base_training_id = {training} RETURNING id")
+    assert _one_job(empty_url, "SELECT base_training_id FROM run_summary") == training
+    migrate.downgrade(empty_url, before)
+    assert "base_training_id" not in _columns(empty_url, "runs")
+    assert "trainings" not in schema(empty_url)[0]
+    assert _one_job(empty_url, "SELECT n_tasks FROM run_summary") == 0  # the view still works

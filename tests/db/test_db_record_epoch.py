@@ -3,8 +3,11 @@ value round-trips, a retry after a failure mid-way stores each row exactly once,
 never rewritten, and two deliveries recording the same epoch at once do not collide."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -54,6 +57,15 @@ def test_values_round_trip(session, helpers):
         assert (got.error, got.error_message, got.fingerprint, got.pixel_score) == (None, None, None, 1e-300)
     row = session.execute(sa.text("SELECT test_correct, error_message FROM predictions WHERE sample_index = 0")).one()
     assert tuple(row) == (True, None)  # t1's solution is [[6]]; error_message is SQL NULL
+
+
+def test_the_epoch_row_keeps_what_the_engine_worked_around(session, helpers):
+    job_id = claimed_job(session, helpers)
+    recs = [awkward(0)]
+    note = "decode step: torch.compile failed for 1 shape(s), decoded eagerly (...)"
+    epoch = replace(helpers.epoch_record(0, recs), sample_warning=note)
+    assert writes.record_epoch(session=session, job_id=job_id, epoch=epoch, predictions=recs)
+    assert reads.job_records(session=session, job_id=job_id).epochs[0].sample_warning == note
 
 
 def test_retry_after_failure_mid_way_stores_each_row_once(session, helpers, monkeypatch):
@@ -134,3 +146,31 @@ def test_two_deliveries_record_the_same_epoch_at_once(db_url, helpers):
             assert pred_count(s, job_id) == len(preds)
     finally:
         engine.dispose()
+
+
+def test_job_counters_agree_with_the_predictions_after_every_epoch(session, helpers):
+    """jobs.n_passes_train, first_correct_sample and error_counts (what the dashboard reads
+    instead of scanning predictions) equal the prediction_log aggregates, also after re-recording."""
+    job_id = claimed_job(session, helpers)
+
+    def pred(epoch, index, output, passes, error=None):
+        return dataclasses.replace(awkward(index), epoch=epoch, passes_train=passes, error=error,
+                                   test_outputs=[None if output is None else np.array(output)])
+
+    first = [pred(0, 0, [[5]], True), pred(0, 1, None, False, "syntax"), pred(0, 2, [[7]], False)]
+    second = [pred(1, 3, [[6]], True), pred(1, 4, [[6]], True), pred(1, 5, None, False, "timeout")]
+    for epoch, recs in ((0, first), (1, second), (1, second)):  # the last: a redelivery
+        writes.record_epoch(session=session, job_id=job_id, epoch=helpers.epoch_record(epoch, recs),
+                            predictions=recs)
+    row = session.execute(sa.text("SELECT n_predictions, n_passes_train, first_correct_sample, "
+                                  "error_counts FROM jobs WHERE id = :j"), {"j": job_id}).one()
+    log = session.execute(sa.text(
+        "SELECT COUNT(*), SUM(CASE WHEN passes_train THEN 1 ELSE 0 END), "
+        "MIN(CASE WHEN test_correct THEN sample_index END) FROM prediction_log pl "
+        "JOIN jobs j ON j.run_id = pl.run_id WHERE j.id = :j"), {"j": job_id}).one()
+    assert (row[0], row[1], row[2]) == tuple(log) == (6, 3, 3)  # t1's solution is [[6]]
+    errors = row[3] if isinstance(row[3], dict) else json.loads(row[3])
+    assert errors == {"none": 4, "syntax": 1, "timeout": 1}
+    [result] = reads.run_tasks(session=session, run_id=session.scalar(
+        sa.text("SELECT run_id FROM jobs WHERE id = :j"), {"j": job_id}))
+    assert result["passes_train"] == 3 and result["predictions"] == 6

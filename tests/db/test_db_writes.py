@@ -41,7 +41,7 @@ def test_end_to_end_one_task(session, helpers):
                       result=TaskResult(task_id="t1", attempts=[[np.array(helpers.S1)]], seconds=4.0))
     progress = reads.run_progress(session=session, run_id=run_id)
     assert progress["status"] == "done" and progress["jobs"]["done"] == 1 and progress["jobs"]["queued"] == 0
-    assert (progress["n_solved"], progress["score"], progress["predictions"], progress["gpu_seconds"]) == (1, 1.0, 4, 4.0)
+    assert (progress["n_solved"], progress["score"], progress["predictions"], progress["worker_seconds"]) == (1, 1.0, 4, 4.0)
     assert counts(session) == dict(runs=1, tasks=1, solutions=1, jobs=1, epochs=2, predictions=4, adapters=2,
                                    attempts=1)
 

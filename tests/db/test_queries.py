@@ -35,10 +35,13 @@ EXPECTED = {
 
 
 def parse_queries(text: str) -> list[tuple[str, str]]:
-    """(question, sql) for every block that starts with a `-- Q:` line."""
-    blocks = re.split(r"^-- Q:", text, flags=re.M)[1:]
+    """(question, sql) for every block that starts with a `-- Q:` line (`-- L:` blocks, the
+    learning selection, are tested in test_history_selection.py)."""
+    parts = re.split(r"^-- ([QL]):", text, flags=re.M)[1:]
     out = []
-    for block in blocks:
+    for kind, block in zip(parts[::2], parts[1::2]):
+        if kind != "Q":
+            continue
         question, _, body = block.partition("\n")
         sql = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
         out.append((question.strip(), sql.strip().rstrip(";")))

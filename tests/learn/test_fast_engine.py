@@ -195,8 +195,32 @@ def test_a_compiler_that_fails_falls_back_to_eager(setup):
         raise RuntimeError("no C compiler here")
     engine = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8,
                         compile_step=True, compile_backend=broken_backend)
-    with pytest.warns(UserWarning, match="torch.compile failed"):
+    with pytest.warns(UserWarning, match="torch.compile failed") as caught:
         got = engine.generate_ids(ids, 2, params, ADAPTER)
+    assert len([w for w in caught if "torch.compile failed" in str(w.message)]) == 1  # one warning
     eager = FastEngine(peft, tokenizer, batch_size=4, use_cuda_graphs=False, suffix_bucket=8)
     assert got == eager.generate_ids(ids, 2, params, ADAPTER)
-    assert not engine.compiled and "no C compiler here" in engine.compile_error
+    assert "no C compiler here" in engine.compile_error
+    stats = engine.compile_stats()
+    assert stats["fallbacks"] == 2 and stats["compiled_shapes"] == 0  # suffix buckets 8 and 16
+    assert "2 shape(s)" in engine.take_note() and engine.take_note() is None  # reported once
+
+
+def test_prompt_seeds_give_the_hf_engines_samples_whatever_the_batch(setup):
+    """Per-row noise: the fast engine draws, for prompt i's sample j, what the hf engine draws
+    with the same seed, and the same whether the prompt is alone, in a batch, or split in chunks."""
+    from arcfarm.learn.engines.hf import HFEngine
+
+    peft, tokenizer, prompts = setup
+    params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=20, prompt_seeds=[5, 6])
+    fast = FastEngine(peft, tokenizer, batch_size=8, use_cuda_graphs=False, suffix_bucket=8)
+    together = fast.generate_ids(tokenizer(prompts, add_special_tokens=False)["input_ids"], 4, params)
+    alone = fast.generate_ids(tokenizer(prompts[1:], add_special_tokens=False)["input_ids"], 4,
+                              SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=20,
+                                             prompt_seeds=[6]), batch_size=2)  # two chunks of 2
+    assert together[1] == alone[0]
+    assert len({tuple(r) for r in together[0]}) > 1
+    hf = HFEngine(peft, tokenizer, batch_size=4)
+    by_hf = hf.generate(prompts[1:], 4, SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=20,
+                                                       prompt_seeds=[6]))
+    assert [c.text for c in by_hf[0]] == [tokenizer.decode(r, skip_special_tokens=True) for r in alone[0]]

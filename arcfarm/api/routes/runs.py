@@ -80,7 +80,7 @@ def get_run(run_id: RunId, session: SessionDep) -> RunProgress:
     progress = reads.run_progress(session=session, run_id=run_id)
     if progress is None:
         raise _not_found(run_id)
-    return RunProgress(**progress, solved=progress["n_solved"], eta_s=eta_seconds(progress))
+    return RunProgress(**progress, eta_s=eta_seconds(progress))
 
 
 @router.get("/{run_id}/tasks", response_model=list[TaskResultRow])
@@ -121,7 +121,7 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
         return 0.0
     if not progress["n_done"]:
         return None
-    mean = progress["gpu_seconds"] / progress["n_done"]
+    mean = progress["worker_seconds"] / progress["n_done"]
     return left * mean / max(1, jobs[JobStatus.RUNNING.value])
 
 

@@ -21,6 +21,9 @@ class SamplingParams:
     top_p: float = 0.95
     max_new_tokens: int = 1024
     seed: int | None = None  # same seed, same samples (on the same engine and hardware)
+    # One seed per prompt: sample j of prompt i then depends on that seed only, not on the batch
+    # it was decoded in (engines that support it: hf, vllm; others fall back to `seed`).
+    prompt_seeds: list[int] | None = None
 
 
 @dataclass
@@ -64,6 +67,11 @@ class Engine(ABC):
 
     def after_training(self) -> None:
         """Training is done: take back what `before_training` gave away."""
+
+    def take_note(self) -> str | None:
+        """What the engine worked around since the last call (e.g. shapes it could not compile
+        and decoded eagerly), for the epoch row; None when nothing happened."""
+        return None
 
     def close(self) -> None:
         """Stop whatever the engine started (a process); the engine is not used afterwards."""

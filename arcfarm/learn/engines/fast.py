@@ -20,7 +20,10 @@ Why it is fast (see docs and ../shared/notes/gpu-decode-h100.md for the measurem
   (argmax p_i / E_i, E_i ~ Exp(1)), which samples i with probability p_i without a host sync.
 - The layer's step is two pure functions of tensors (`_decode_in`, `_decode_out`; the cache write
   between them stays eager), compiled with `torch.compile` on CUDA so the graph replays fused
-  kernels; if compiling fails, the engine decodes eagerly and says so (`compile_error`).
+  kernels. Shapes come from few buckets (prefix: `prefix_bucket`, suffix: `suffix_bucket`
+  tokens), so a long run compiles a bounded number of graphs; a shape whose compile fails (no
+  compiler, the recompile limit, anything) decodes eagerly, with one warning, and the loop
+  records it on the epoch row (`take_note`; see compile_guard.py).
 - Finished sequences keep decoding (their tokens are cut afterwards); the host checks every
   `check_every` steps whether all are finished and stops early.
 
@@ -30,16 +33,26 @@ with `model.generate`.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
+from arcfarm.learn.engines.compile_guard import RECOMPILE_LIMIT, CompileGuard
+from arcfarm.learn.engines.row_noise import gumbel_scores, row_seeds
 
-PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch rounded up to this
+PREFIX_BUCKET = 256  # prefix attention spans the longest prompt of a batch rounded up to a bucket
 SUFFIX_BUCKET = 128  # one graph per 128 generated tokens: attention spans only what exists
+
+
+def prefix_bucket(length: int) -> int:
+    """Steps of PREFIX_BUCKET up to 2,048 tokens, then four per doubling (at most 25% padding):
+    prompts of any length share a few shapes, so compiled and captured graphs stay few."""
+    if length <= 8 * PREFIX_BUCKET:
+        return max(1, math.ceil(length / PREFIX_BUCKET)) * PREFIX_BUCKET
+    step = 1 << (length.bit_length() - 3)
+    return math.ceil(length / step) * step
 
 
 # A group: linears that read the same input (q/k/v, gate/up, or one alone), as a plain tuple
@@ -151,11 +164,15 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
 
 
 def _sample(logits: torch.Tensor, temperature: float, top_p: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+            generator: torch.Generator | None = None, seeds: torch.Tensor | None = None,
+            step: int | torch.Tensor = 0) -> torch.Tensor:
     """One token per row of float32 logits [B, V]: greedy when temperature <= 0, else
-    temperature + top-p (as transformers' TopPLogitsWarper) and the exponential race."""
+    temperature + top-p (as transformers' TopPLogitsWarper) and the exponential race; with
+    `seeds` (one per row) each row's noise is its own (`row_noise`), at generated token `step`."""
     if temperature <= 0:
         return logits.argmax(-1)
+    if seeds is not None:
+        return gumbel_scores(logits, temperature, top_p, seeds, step).argmax(-1)
     logits = logits / temperature
     if top_p < 1.0:
         sorted_logits, order = torch.sort(logits, dim=-1)
@@ -188,6 +205,7 @@ class _State:
         self.step = torch.zeros(1, dtype=torch.long, device=device)  # its slot in the suffix
         self.out = torch.zeros(B, suffix_cap, dtype=torch.long, device=device)
         self.finished = torch.zeros(B, dtype=torch.bool, device=device)
+        self.row_seeds = torch.zeros(B, dtype=torch.long, device=device)  # params.prompt_seeds
         self.slots = torch.arange(suffix_cap, device=device)
         self.graphs: dict[tuple, torch.cuda.CUDAGraph] = {}
         self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None  # dies with it
@@ -210,7 +228,7 @@ class FastEngine(Engine):
     def __init__(self, model, tokenizer, batch_size: int = 128, use_cuda_graphs: bool = True,
                  stop_ids: list[int] | None = None, check_every: int = 16,
                  suffix_bucket: int = SUFFIX_BUCKET, compile_step: bool | None = None,
-                 compile_backend="inductor"):
+                 compile_backend="inductor", recompile_limit: int = RECOMPILE_LIMIT):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -241,12 +259,26 @@ class FastEngine(Engine):
         # tokens/s on an H200 at n=8..128 (bench/results/gpu-nvidia-h200-*.json, key `compiled`).
         # None = compile on CUDA only (on the CPU Inductor's C++ build costs more than it saves).
         # Compiling happens at the first capture of each new shape; the graphs are ours either way.
-        self._decode_in, self._decode_out = _decode_in, _decode_out
-        self.compiled = bool(self.use_graphs if compile_step is None else compile_step)
-        self.compile_error: str | None = None
-        if self.compiled:
-            self._decode_in = torch.compile(_decode_in, fullgraph=True, backend=compile_backend)
-            self._decode_out = torch.compile(_decode_out, fullgraph=True, backend=compile_backend)
+        self._guard = CompileGuard((_decode_in, _decode_out), backend=compile_backend,
+                                   enabled=bool(self.use_graphs if compile_step is None else compile_step),
+                                   recompile_limit=recompile_limit)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the decode step is compiled (shapes that failed to compile run eagerly)."""
+        return self._guard.enabled
+
+    @property
+    def compile_error(self) -> str | None:
+        """The first compile failure in this engine, or None."""
+        return self._guard.first_error
+
+    def compile_stats(self) -> dict:
+        """{compiled_shapes, fallbacks, first_error} of the decode step so far."""
+        return self._guard.stats()
+
+    def take_note(self) -> str | None:
+        return self._guard.take_note()
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -343,9 +375,19 @@ class FastEngine(Engine):
         groups = max(1, min(batch_size // m, len(items)))
         results: list[list[list[int]]] = [[] for _ in prompt_ids]
         self.last_stats = {"decode_steps": 0, "batches": 0, "prefill_s": 0.0}
+        seeds = None
+        if params.prompt_seeds is not None:
+            if len(params.prompt_seeds) != len(prompt_ids):
+                raise ValueError(f"prompt_seeds: {len(params.prompt_seeds)} seeds for {len(prompt_ids)} prompts")
+            seeds = row_seeds(params.prompt_seeds, n)  # prompt-major: prompt p's sample j at p*n + j
         for start in range(0, len(items), groups):
             batch = items[start:start + groups]
-            rows = self._run_batch([prompt_ids[p] for p, _ in batch], groups, m, params, layers)
+            batch_seeds = None
+            if seeds is not None:  # item k of prompt p is its chunk (k % chunks): samples c*m ..
+                batch_seeds = [seeds[p * n + ((start + k) % chunks) * m + r] if r < need else 0
+                               for k, (p, need) in enumerate(batch) for r in range(m)]
+                batch_seeds += [0] * ((groups - len(batch)) * m)
+            rows = self._run_batch([prompt_ids[p] for p, _ in batch], groups, m, params, layers, batch_seeds)
             for g, (p, need) in enumerate(batch):
                 results[p].extend(rows[g * m:g * m + need])
         return results
@@ -353,7 +395,7 @@ class FastEngine(Engine):
     def _get_state(self, groups: int, m: int, prefix_len: int, new_tokens: int) -> _State:
         st = self._state
         suffix_cap = math.ceil(new_tokens / self.suffix_bucket) * self.suffix_bucket
-        prefix_cap = math.ceil(prefix_len / PREFIX_BUCKET) * PREFIX_BUCKET
+        prefix_cap = prefix_bucket(prefix_len)
         if st is None or st.groups != groups or st.per_group != m or st.prefix_cap < prefix_cap \
                 or st.suffix_cap < suffix_cap:
             if st is not None:
@@ -366,14 +408,14 @@ class FastEngine(Engine):
         return st
 
     def _run_batch(self, prompts: list[list[int]], groups: int, m: int, params: SamplingParams,
-                   layers: list[_Layer]) -> list[list[int]]:
+                   layers: list[_Layer], seeds: list[int] | None = None) -> list[list[int]]:
         real = len(prompts)
         prompts = prompts + [prompts[0]] * (groups - real)  # pad the last batch to the graph shape
         longest = max(len(p) for p in prompts)
         new = params.max_new_tokens
         st = self._get_state(groups, m, longest, new)
         self._rope_table(longest + st.suffix_cap + 1)
-        pb = min(st.prefix_cap, math.ceil(longest / PREFIX_BUCKET) * PREFIX_BUCKET)
+        pb = min(st.prefix_cap, prefix_bucket(longest))
         buckets = math.ceil(max(new - 1, 1) / self.suffix_bucket)
         if self.use_graphs:
             for b in range(buckets):
@@ -381,6 +423,8 @@ class FastEngine(Engine):
         if self._pending_seed is not None:
             torch.manual_seed(self._pending_seed)
             self._pending_seed = None
+        if seeds is not None:
+            st.row_seeds.copy_(torch.tensor(seeds, dtype=torch.long))
         first = self._prefill_all(st, prompts, m, layers, params)
         st.tokens.copy_(first)
         st.out[:, 0].copy_(first)
@@ -416,7 +460,8 @@ class FastEngine(Engine):
     # --- CUDA graphs -----------------------------------------------------------------------------
 
     def _key(self, st: _State, pb: int, sb: int, params: SamplingParams) -> tuple:
-        return (self._signature, pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p))
+        return (self._signature, pb, min(sb, st.suffix_cap), float(params.temperature), float(params.top_p),
+                params.prompt_seeds is not None)
 
     def _capture(self, st: _State, layers, pb: int, sb: int, params: SamplingParams) -> None:
         key = self._key(st, pb, sb, params)
@@ -448,7 +493,8 @@ class FastEngine(Engine):
             logits = self._prefill(st, g, ids, layers)
             st.prefix_bias[g, ..., :len(ids)] = 0.0
             st.pos_base[g * m:(g + 1) * m] = len(ids)
-            firsts.append(_sample(logits.expand(m, -1), params.temperature, params.top_p))
+            seeds = st.row_seeds[g * m:(g + 1) * m] if params.prompt_seeds is not None else None
+            firsts.append(_sample(logits.expand(m, -1), params.temperature, params.top_p, seeds=seeds))
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         self.last_stats["prefill_s"] += time.perf_counter() - t0
@@ -476,20 +522,23 @@ class FastEngine(Engine):
 
     def _step(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
         """One decode step for every row: feed st.tokens at slot st.step, sample the next token.
-        A compiler that cannot run here (no C compiler for Triton's launcher, say) must not fail
-        the job: decode eagerly instead. Its first step (a warm-up, before any capture) compiles;
-        a step stopped part-way is safe to redo (it only rewrites slot st.step)."""
+        A shape whose compile fails (no C compiler for Triton's launcher, the recompile limit, ...)
+        must not fail the job: that shape decodes eagerly from then on. Its first step (a warm-up,
+        before any capture) compiles; a step stopped part-way is safe to redo (it only rewrites
+        slot st.step)."""
+        key = (st.groups, st.per_group, pb, min(sb, st.suffix_cap), self._signature)
+        fns = self._guard.functions(key)
         try:
-            self._step_once(st, layers, pb, sb, params)
+            with self._guard.limits():
+                self._step_once(st, layers, pb, sb, params, fns)
+            self._guard.succeeded(key)
         except Exception as exc:
-            if not self.compiled or not _compiler_failed(exc):
-                raise
-            self.compiled, self.compile_error = False, f"{type(exc).__name__}: {exc}"[:2000]
-            self._decode_in, self._decode_out = _decode_in, _decode_out
-            warnings.warn(f"FastEngine: torch.compile failed, decoding without it ({self.compile_error[:300]})")
-            self._step_once(st, layers, pb, sb, params)
+            fns = self._guard.fell_back(key, exc)  # re-raises what is not a compile failure
+            self._step_once(st, layers, pb, sb, params, fns)
 
-    def _step_once(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams) -> None:
+    def _step_once(self, st: _State, layers: list[_Layer], pb: int, sb: int, params: SamplingParams,
+                   fns: tuple) -> None:
+        decode_in, decode_out = fns
         spec = self.spec
         H, kvh, d = spec.heads, spec.kv_heads, spec.head_dim
         sb = min(sb, st.suffix_cap)
@@ -498,25 +547,21 @@ class FastEngine(Engine):
         future = st.slots[:sb] > st.step  # suffix slots not written yet
         x = F.embedding(st.tokens, self._core.embed_tokens.weight)  # [B, hidden]
         for i, lay in enumerate(layers):
-            q, k, v = self._decode_in(x, lay.ln1, lay.qkv, cos, sin, spec.eps, H, kvh, d)
+            q, k, v = decode_in(x, lay.ln1, lay.qkv, cos, sin, spec.eps, H, kvh, d)
             st.sk[i].index_copy_(2, st.step, k[:, :, None])
             st.sv[i].index_copy_(2, st.step, v[:, :, None])
-            x = self._decode_out(x, q, st.pk[i][:, :, :pb], st.pv[i][:, :, :pb], st.prefix_bias[..., :pb],
+            x = decode_out(x, q, st.pk[i][:, :, :pb], st.pv[i][:, :, :pb], st.prefix_bias[..., :pb],
                                  st.sk[i][:, :, :sb], st.sv[i][:, :, :sb], future,
                                  lay.o, lay.ln2, lay.gate_up, lay.down, spec.eps, st.groups, H, kvh, d)
         x = _rms_norm(x, self._core.norm.weight, spec.eps)
         logits = F.linear(x, self._lm.lm_head.weight).float()
-        nxt = _sample(logits, params.temperature, params.top_p)
+        seeds = st.row_seeds if params.prompt_seeds is not None else None
+        nxt = _sample(logits, params.temperature, params.top_p, seeds=seeds, step=st.step + 1)
         nxt = torch.where(st.finished, st.tokens, nxt)  # finished rows repeat a stop token
         st.step.add_(1)
         st.out.index_copy_(1, st.step, nxt[:, None])
         st.tokens.copy_(nxt)
         st.finished.logical_or_(torch.isin(nxt, self._stop))
-
-
-def _compiler_failed(exc: Exception) -> bool:
-    from torch._dynamo.exc import TorchDynamoException  # already imported once torch.compile ran
-    return isinstance(exc, TorchDynamoException)
 
 
 # --- one layer of a decode step, as pure functions of tensors -------------------------------------

@@ -7,7 +7,9 @@ the base model samples; with an `AdapterRef` the LoRA in that same object is act
 the model is ever made.
 
 Reproducibility: with `params.seed` set, `torch.manual_seed(seed)` runs before the first batch, so
-the same prompts, n, params and batch size give the same samples on the same hardware.
+the same prompts, n, params and batch size give the same samples on the same hardware. With
+`params.prompt_seeds` set, each row draws its own noise (`row_noise`): sample j of prompt i is the
+same whatever else shares its batch (up to float rounding of a differently shaped batch).
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ import contextlib
 from typing import Callable
 
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from arcfarm.learn.engines.base import AdapterRef, Completion, Engine, SamplingParams
+from arcfarm.learn.engines.row_noise import gumbel_scores, row_seeds
 from arcfarm.learn.model import stop_token_ids
 
 
@@ -45,14 +49,21 @@ class HFEngine(Engine):
         # One row per sequence, prompt-major: a batch mostly repeats one prompt, so little padding.
         rows = [p for p in range(len(prompts)) for _ in range(n)]
         results: list[list[Completion]] = [[] for _ in prompts]
-        if params.seed is not None:
+        seeds = None
+        if params.prompt_seeds is not None:
+            if len(params.prompt_seeds) != len(prompts):
+                raise ValueError(f"prompt_seeds: {len(params.prompt_seeds)} seeds for {len(prompts)} prompts")
+            seeds = row_seeds(params.prompt_seeds, n)
+        elif params.seed is not None:
             torch.manual_seed(params.seed)
         with self._adapter_context(adapter), torch.inference_mode():
             for start in range(0, len(rows), size):
                 batch = rows[start:start + size]
                 if self.fault_hook is not None:
                     self.fault_hook(len(batch))
-                for p, completion in zip(batch, self._generate_batch([encoded[p] for p in batch], params)):
+                batch_seeds = None if seeds is None else seeds[start:start + size]
+                for p, completion in zip(batch, self._generate_batch([encoded[p] for p in batch], params,
+                                                                     batch_seeds)):
                     results[p].append(completion)
         return results
 
@@ -68,15 +79,22 @@ class HFEngine(Engine):
             self.model.set_adapter(adapter.name)
         return _eval_mode(self.model)
 
-    def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
+    def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams,
+                        seeds: list[int] | None = None) -> list[Completion]:
         device = next(self.model.parameters()).device
         width = max(len(ids) for ids in prompt_ids)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
+        kwargs = _sampling_kwargs(params)
+        if seeds is not None and params.temperature > 0:
+            # Greedy over scores that already hold each row's own Gumbel noise = a sample.
+            noise = _RowNoise(torch.tensor(seeds, device=device), width, params)
+            kwargs = {**_sampling_kwargs(SamplingParams(temperature=0)),
+                      "logits_processor": LogitsProcessorList([noise])}
         out = self.model.generate(input_ids=input_ids, attention_mask=mask,
                                   max_new_tokens=params.max_new_tokens, eos_token_id=self.stop_ids,
-                                  pad_token_id=pad, **_sampling_kwargs(params))
+                                  pad_token_id=pad, **kwargs)
         generated = out[:, width:].tolist()
         return [self._completion(ids, len(p)) for ids, p in zip(generated, prompt_ids)]
 
@@ -89,6 +107,17 @@ class HFEngine(Engine):
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=len(ids),
                           finish_reason=reason)
+
+
+class _RowNoise(LogitsProcessor):
+    """Temperature, top-p and per-row Gumbel noise keyed by (row seed, generated-token index)."""
+
+    def __init__(self, seeds: torch.Tensor, prompt_width: int, params: SamplingParams):
+        self.seeds, self.width, self.params = seeds, prompt_width, params
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        step = input_ids.shape[1] - self.width
+        return gumbel_scores(scores, self.params.temperature, self.params.top_p, self.seeds, step)
 
 
 def _sampling_kwargs(params: SamplingParams) -> dict:

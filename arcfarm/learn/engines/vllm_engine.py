@@ -114,6 +114,8 @@ class VLLMEngine(Engine):
         # vLLM seeds child sample j of a request with seed + j; spacing prompts n apart keeps every
         # sample's stream distinct while the same seed still repeats the same samples.
         seed = None if params.seed is None else params.seed + index * n
+        if params.prompt_seeds is not None:  # a request's stream is its prompt's own
+            seed = params.prompt_seeds[index]
         return VSamplingParams(
             n=n, temperature=max(params.temperature, 0.0), top_p=params.top_p,
             max_tokens=params.max_new_tokens, seed=seed, stop_token_ids=list(self.stop_ids),

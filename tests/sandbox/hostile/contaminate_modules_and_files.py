@@ -17,7 +17,10 @@ with open("numpy.py", "w") as f:
 with open("common.py", "w") as f:
     f.write("raise ImportError('planted')\n")
 os.mkdir("leftover")
-os.chmod("leftover", 0)
+try:
+    os.chmod("leftover", 0)  # seccomp refuses chmod; without that layer the dir is left mode 000
+except PermissionError:
+    pass
 
 
 def transform(grid):

@@ -1,0 +1,114 @@
+"""Who may see the dashboard, and who may see test outputs there.
+
+- No ARCFARM_API_TOKEN: loopback clients only (as the API, which then listens on loopback),
+  each an operator.
+- ARCFARM_API_TOKEN set: a login form (or `Authorization: Bearer`); the API token makes an
+  operator, ARCFARM_UI_READER_TOKEN a reader. The cookie holds the role and an HMAC of it keyed
+  by the token, never a token itself.
+- Operators see test outputs (the expected grids); readers never do: their pages do not even
+  read the `solutions` table, as the database's reader role cannot.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+from ipaddress import ip_address
+from urllib.parse import quote
+
+from fastapi import Request
+
+from arcfarm.settings import Settings
+
+COOKIE = "arcfarm_ui"
+
+
+class Role(str, Enum):
+    OPERATOR = "operator"
+    READER = "reader"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    role: Role
+
+    @property
+    def sees_solutions(self) -> bool:
+        return self.role is Role.OPERATOR
+
+
+class LoginRequired(Exception):
+    """No valid session: the handler redirects to the login form."""
+
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+class LoopbackOnly(Exception):
+    """No token is set and the client is not on loopback."""
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _signature(settings: Settings, role: Role) -> str:
+    key = (settings.api_token or "").encode()
+    return hmac.new(key, f"arcfarm-ui:{role.value}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_cookie(settings: Settings, role: Role) -> str:
+    return f"{role.value}:{_signature(settings, role)}"
+
+
+def role_for_token(settings: Settings, token: str) -> Role | None:
+    """The role a typed token grants, or None."""
+    if settings.api_token and secrets.compare_digest(token.encode(), settings.api_token.encode()):
+        return Role.OPERATOR
+    reader = settings.ui_reader_token
+    if reader and secrets.compare_digest(token.encode(), reader.encode()):
+        return Role.READER
+    return None
+
+
+def _role_from_cookie(settings: Settings, cookie: str | None) -> Role | None:
+    name, _, signature = (cookie or "").partition(":")
+    try:
+        role = Role(name)
+    except ValueError:
+        return None
+    if role is Role.READER and not settings.ui_reader_token:
+        return None
+    return role if secrets.compare_digest(signature, _signature(settings, role)) else None
+
+
+def viewer(request: Request) -> Viewer:
+    """The dependency of every page: the viewer, or LoginRequired / LoopbackOnly."""
+    settings: Settings = request.app.state.settings
+    if settings.api_token is None:
+        if not _is_loopback(request.client.host if request.client else None):
+            raise LoopbackOnly()
+        return Viewer(Role.OPERATOR)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        role = role_for_token(settings, token)
+        if role is not None:
+            return Viewer(role)
+    role = _role_from_cookie(settings, request.cookies.get(COOKIE))
+    if role is None:
+        raise LoginRequired(quote(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
+    return Viewer(role)
+
+
+def safe_next(next_url: str | None) -> str:
+    """Only a path of the dashboard itself (no open redirect)."""
+    if next_url and next_url.startswith("/ui/") and not next_url.startswith("//"):
+        return next_url
+    return "/ui/"

@@ -1,0 +1,67 @@
+"""`arcfarm bench science`: does learning help? Paired arms x seeds over task families
+(arcfarm.bench.science), with a plot per family."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from arcfarm.cli.bench_output import emit, progress_log
+from arcfarm.cli.main import bench_app
+
+
+def _families(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"--family {item!r}: expected NAME=PATH")
+        if not Path(path).is_file():
+            raise typer.BadParameter(f"--family {item!r}: no file {path}")
+        out[name] = path
+    return out
+
+
+@bench_app.command("science")
+def bench_science(
+    family: list[str] = typer.Option(["heldout=data/toy/heldout.jsonl"], "--family",
+                                     help="NAME=PATH of a synth JSONL file; repeat for several families."),
+    model: str = typer.Option("models/toy"),
+    budget: int = typer.Option(128, help="Predictions per task and arm (a multiple of 4 x samples per prompt)."),
+    seeds: int = typer.Option(3, help="Test seeds 0..N-1."),
+    val_tasks: int = typer.Option(16, help="Validation tasks per family (for choosing the recipe)."),
+    test_tasks: int = typer.Option(48, help="Test tasks per family (0 = all the rest)."),
+    recipes: str = typer.Option("", help="Comma-separated candidate recipes (default: all known)."),
+    workers: int = typer.Option(1, help="Solver processes side by side."),
+    deadline_s: float = typer.Option(0, help="Start no run after this many seconds; report whole seeds (0 = none)."),
+    set_: list[str] = typer.Option([], "--set", help="A loop config key for every arm: key=value."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON to this file."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="A folder for one plot per family."),
+) -> None:
+    """Sampling-only, learning-off, committed and the best validated recipe, paired per task."""
+    from arcfarm.bench import science
+    from arcfarm.bench.science_plot import plot_family
+
+    log = progress_log(json_out)
+    names = [r.strip() for r in recipes.split(",") if r.strip()] or None
+
+    def checkpoint(partial: dict) -> None:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
+
+    try:
+        result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
+                             val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
+                             recipes=names, overrides=set_, deadline_s=deadline_s, log=log, checkpoint=checkpoint)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if plots is not None:
+        for fam, data in result["families"].items():
+            title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
+            result.setdefault("plots", {})[fam] = str(plot_family(fam, science.curves(result, fam), plots, title))
+    emit(result, json_out, out)

@@ -1,0 +1,58 @@
+"""`arcfarm bench science` end to end on the tiny model (its programs never run, so every number
+is 0; the test is about the schema, the arms and the validation/test separation)."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from arcfarm.cli.main import app
+
+
+def _tasks(path, n):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"fam-{i}", "train": [{"input": [[i % 9 + 1, 0]], "output": [[0, i % 9 + 1]]},
+                                                           {"input": [[2, 3]], "output": [[3, 2]]}],
+                                "test": [{"input": [[4, 0]], "output": [[0, 4]]}]}) + "\n")
+
+
+def test_bench_science_writes_the_issue_schema(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    _tasks(tmp_path / "fam.jsonl", 4)
+    out, plots = tmp_path / "science.json", tmp_path / "plots"
+    res = CliRunner().invoke(app, [
+        "bench", "science", "--family", f"fam={tmp_path / 'fam.jsonl'}", "--model", str(tiny_model_dir),
+        "--budget", "8", "--seeds", "1", "--val-tasks", "1", "--test-tasks", "2",
+        "--recipes", "reference-lr1e-4", "--workers", "2", "--out", str(out), "--plots", str(plots),
+        "--set", "samples_per_prompt=2", "--set", "max_new_tokens=8", "--set", "device=cpu",
+        "--set", "dtype=float32"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(out.read_text())
+    fam = result["families"]["fam"]
+    assert fam["n_tasks"] == 2
+    assert set(fam["arms"]) == {"sampling-only", "learning-off", "committed", "reference-lr1e-4"}
+    for arm in fam["arms"].values():
+        assert len(arm["pass_at_2"]) == len(arm["pass_at_n"]) == 1
+        assert len(arm["pass_curve"]) == 8
+    assert fam["ci95_learning_minus_off"] == [0.0, 0.0]
+    val_ids = result["validation"]["tasks"]["fam"]
+    assert len(val_ids) == 1 and not set(val_ids) & set(fam["task_ids"])
+    assert result["validation"]["chosen"] == "reference-lr1e-4"
+    assert set(result["validation"]["arms"]) == {"learning-off", "reference-lr1e-4"}
+    assert result["arms"]["learning-off"]["learning"] is False
+    assert {"gpu", "commit", "settings"} <= set(result)
+    assert (plots / "fam.png").exists() or (plots / "fam.svg").exists()
+
+
+def test_an_arm_that_changes_prompts_is_refused(tmp_path):
+    from arcfarm.bench import science
+
+    science.RECIPES["hot"] = {"temperature": 2.0}
+    try:
+        _tasks(tmp_path / "f.jsonl", 3)
+        import pytest
+        with pytest.raises(ValueError, match="arm hot sets prompt keys"):
+            science.run({"f": str(tmp_path / "f.jsonl")}, recipes=["hot"], val_tasks=1)
+    finally:
+        del science.RECIPES["hot"]
