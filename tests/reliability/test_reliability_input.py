@@ -324,6 +324,9 @@ BAD_OVERRIDES = {
     "max_epochs 50": ({"max_epochs": 50}, ["max_epochs", "0..16"]),
     "learning_rate 0.5": ({"learning_rate": 0.5}, ["learning_rate", "0..0.01"]),
     "device": ({"device": "cuda:7"}, ["'device'", "may not override"]),
+    "base_adapter a server folder": ({"base_adapter": "/etc"}, ["'base_adapter'", "'/etc'",
+                                                                "training:<id>"]),
+    "relabel_top_k 5000": ({"relabel_top_k": 5000}, ["relabel_top_k", "1..1024"]),
 }
 
 
