@@ -10,13 +10,19 @@ import secrets
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from arcfarm.api.policy import ApiPolicy
 from arcfarm.api.schemas import RunCreate
-from arcfarm.arc.untrusted import UntrustedInputError, check_json_tree, too_deep_message
+from arcfarm.arc.untrusted import (
+    UntrustedInputError,
+    check_json_tree,
+    text_problem,
+    too_deep_message,
+)
+from arcfarm.jobs.limits import MAX_RUN_ID
 from arcfarm.jobs.queue import JobQueue
 from arcfarm.settings import Settings
 
@@ -111,6 +117,17 @@ def describe_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
+def task_id_path(task_id: Annotated[str, Path(max_length=200)]) -> str:
+    """A task id from the URL: one the database can be asked about (no NUL)."""
+    problem = text_problem(task_id)
+    if problem is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"task id: {problem}")
+    return task_id
+
+
+# Run ids past MAX_RUN_ID are a 422 rather than an overflow in the database driver.
+RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="a run id")]
+TaskIdDep = Annotated[str, Depends(task_id_path)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]

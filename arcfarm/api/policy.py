@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from arcfarm.learn.config import CONFIG_DIR, ConfigError, RunConfig, bundled_configs
+from arcfarm.learn.config import CONFIG_DIR, ConfigError, RunConfig, bundled_configs, training_id
 from arcfarm.settings import Settings, SettingsError
 
 REPO_ROOT = CONFIG_DIR.parent
@@ -45,14 +45,14 @@ DEFAULT_OVERRIDES: dict[str, tuple[float, float] | None] = {
     "lora_target_modules": None, "learning_rate": (0, 0.01), "train_epochs_per_round": (1, 8),
     "train_batch_tokens": (1, 65_536), "max_seq_len": (16, 16_384),
     "gradient_checkpointing": None, "continue_optimizer": None, "weight_decay": (0, 1),
-    "learning": None, "relabel_policy": None, "relabel_top_k": (1, 1024), "shuffle_train_pairs": None,
-    "cold_prompts_per_round": (0, 1024), "cold_temperature": (0, 2), "lr_warmup_ratio": None,
-    "lr_schedule": None, "train_examples_per_step": (0, 1024),
+    "cold_prompts_per_round": (0, 1024), "cold_temperature": (0, 2), "shuffle_train_pairs": None,
+    "learning": None, "relabel_policy": None, "relabel_top_k": (1, 1024),
+    "lr_warmup_ratio": None, "lr_schedule": None, "train_examples_per_step": (0, 1024),
     "model": None,  # any of the approved models
+    "base_adapter": None,  # training:<id>, or a folder among the approved models
 }
-# Keys only the operator sets (in a bundled config): which device a worker uses, and an adapter
-# loaded from a folder or a recorded training into every job of the run.
-OPERATOR_ONLY = ("device", "base_adapter")
+# Keys only the operator sets (in a bundled config): which device a worker uses.
+OPERATOR_ONLY = ("device",)
 TINY_MODELS = ("builtin:tiny", "models/toy")
 
 
@@ -92,9 +92,14 @@ class ApiPolicy(BaseModel):
         if not self.approves(config.model):
             raise ConfigError(f"config key 'model': {config.model!r} is not a model the API may "
                               f"load (approved: {', '.join(self.models)})")
+        adapter = config.base_adapter
+        if adapter is not None and training_id(adapter) is None and not self.approves(adapter):
+            raise ConfigError(f"config key 'base_adapter': {adapter!r}: the API takes training:<id> "
+                              "or a folder among the approved models")
 
     def approves(self, model: str) -> bool:
-        """The model string itself, or a local path that resolves to an approved local path."""
+        """The model string itself, or a local path that resolves to an approved local path
+        (folders given as `base_adapter` are held to the same list)."""
         if model in self.models:
             return True
         if ":" in model.split("/", 1)[0]:  # builtin:..., hf:..., never a path of ours

@@ -114,3 +114,13 @@ def test_the_api_applies_the_operators_policy(tmp_path):
 def test_policy_model_rejects_range_on_list():
     with pytest.raises(ValueError):
         ApiPolicy(overrides={"lora_target_modules": (0, 1)}, models=[])
+
+
+def test_base_adapter_is_a_recorded_training_or_an_approved_folder(tmp_path):
+    policy = load_policy(Settings(api_models=str(tmp_path)))
+    for adapter in ("training:3", str(tmp_path)):
+        policy.check({"base_adapter": adapter}, load_config("tiny-cpu", values={"base_adapter": adapter}))
+    for adapter in ("/etc", "models/../configs"):
+        with pytest.raises(ConfigError, match="'base_adapter'.*training:<id>"):
+            policy.check({"base_adapter": adapter},
+                         load_config("tiny-cpu", values={"base_adapter": adapter}))

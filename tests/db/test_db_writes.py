@@ -46,7 +46,7 @@ def test_end_to_end_one_task(session, helpers):
                                    attempts=1)
 
 
-def test_create_run_reuses_tasks_and_solutions(session, helpers):
+def test_create_run_reuses_tasks_and_stores_each_runs_solutions(session, helpers):
     new_run(session, helpers, ("t1", "t2"), with_solutions=False)
     assert counts(session)["solutions"] == 0
     new_run(session, helpers, ("t1", "t2", "t3"))

@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from arcfarm.cli.main import app
@@ -231,6 +232,10 @@ BAD_GETS = {
     "run id 2**63": (f"/runs/{2**63}/tasks/t", ["path.run_id"]),
     "run id 0": ("/runs/0/submission", ["path.run_id"]),
     "NUL in a task id": ("/runs/1/tasks/a%00b", ["task id", "NUL"]),
+    "dashboard: run id 10**30": (f"/ui/runs/{10**30}", ["path.run_id"]),
+    "dashboard: NUL in a task id": ("/ui/runs/1/tasks/a%00b", ["task id", "NUL"]),
+    "dashboard: submission of run 2**31": (f"/ui/runs/{2**31}/submission.json", ["path.run_id"]),
+    "dashboard: compare 10**30": (f"/ui/compare?a={10**30}&b=1", ["query.a"]),
 }
 
 
@@ -238,6 +243,8 @@ BAD_GETS = {
 def test_out_of_range_parameters_are_422(case, any_api):
     client, _ = any_api
     url, words = BAD_GETS[case]
+    if url.startswith("/ui/"):  # the dashboard, without a token, serves loopback clients only
+        client = TestClient(client.app, client=("127.0.0.1", 50000))
     r = client.get(url)
     assert r.status_code == 422, r.text
     for word in words:
@@ -324,6 +331,9 @@ BAD_OVERRIDES = {
     "max_epochs 50": ({"max_epochs": 50}, ["max_epochs", "0..16"]),
     "learning_rate 0.5": ({"learning_rate": 0.5}, ["learning_rate", "0..0.01"]),
     "device": ({"device": "cuda:7"}, ["'device'", "may not override"]),
+    "base_adapter a server folder": ({"base_adapter": "/etc"}, ["'base_adapter'", "'/etc'",
+                                                                "training:<id>"]),
+    "relabel_top_k 5000": ({"relabel_top_k": 5000}, ["relabel_top_k", "1..1024"]),
 }
 
 

@@ -13,10 +13,18 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
-from arcfarm.api.deps import PolicyDep, QueueDep, RunCreateDep, SessionDep, SettingsDep
+from arcfarm.api.deps import (
+    PolicyDep,
+    QueueDep,
+    RunCreateDep,
+    RunId,
+    SessionDep,
+    SettingsDep,
+    TaskIdDep,
+)
 from arcfarm.api.schemas import (
     Cancelled,
     RunCreate,
@@ -29,18 +37,15 @@ from arcfarm.api.schemas import (
 )
 from arcfarm.arc.datasets import NAMED_DATASETS
 from arcfarm.arc.grids import TaskError
-from arcfarm.arc.untrusted import text_problem
 from arcfarm.db import reads, writes
 from arcfarm.db.status import JOB_OPEN, JobStatus
 from arcfarm.jobs import submit
-from arcfarm.jobs.limits import MAX_RUN_ID
 from arcfarm.learn.config import CONFIG_DIR, ConfigError, bundled_configs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-RunId = Annotated[int, Path(ge=1, le=MAX_RUN_ID, description="a run id")]  # 422 past it
 MAX_LIST = 1000  # GET /runs returns at most this many runs (the newest first)
 
 
@@ -90,11 +95,7 @@ def get_run_tasks(run_id: RunId, session: SessionDep) -> list[TaskResultRow]:
 
 
 @router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
-def get_run_task(run_id: RunId, task_id: Annotated[str, Path(max_length=200)],
-                 session: SessionDep) -> TaskDetail:
-    problem = text_problem(task_id)
-    if problem is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"task id: {problem}")
+def get_run_task(run_id: RunId, task_id: TaskIdDep, session: SessionDep) -> TaskDetail:
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no task {task_id!r}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -19,13 +19,14 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from arcfarm.api.deps import SessionDep
+from arcfarm.api.deps import RunId, SessionDep, TaskIdDep
 from arcfarm.api.routes.runs import eta_seconds
 from arcfarm.api.ui import access, charts, shape
 from arcfarm.api.ui.grids import grid_shape, palette_css
 from arcfarm.api.ui.task_table import seconds, task_rows
 from arcfarm.db import reads
 from arcfarm.db.status import JOB_TERMINAL, RUN_OPEN
+from arcfarm.jobs.limits import MAX_RUN_ID
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.globals.update(palette_css=Markup(palette_css()), grid_shape=grid_shape, seconds=seconds)
@@ -58,7 +59,7 @@ def runs_page(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLR
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: int, session: SessionDep, viewer: ViewerDep,
+def run_page(request: Request, run_id: RunId, session: SessionDep, viewer: ViewerDep,
              show: str = "all", sort: str = "task_id", desc: bool = False) -> HTMLResponse:
     if show not in shape.FILTERS or sort not in shape.SORT_KEYS:
         raise PageError(status.HTTP_400_BAD_REQUEST,
@@ -93,7 +94,7 @@ def run_page(request: Request, run_id: int, session: SessionDep, viewer: ViewerD
 
 
 @router.get("/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, run_id: int, task_id: str, session: SessionDep,
+def task_page(request: Request, run_id: RunId, task_id: TaskIdDep, session: SessionDep,
               viewer: ViewerDep) -> HTMLResponse:
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:
@@ -115,7 +116,8 @@ def task_page(request: Request, run_id: int, task_id: str, session: SessionDep,
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(request: Request, session: SessionDep, viewer: ViewerDep,
-                 a: int | None = None, b: int | None = None) -> HTMLResponse:
+                 a: Annotated[int | None, Query(ge=1, le=MAX_RUN_ID)] = None,
+                 b: Annotated[int | None, Query(ge=1, le=MAX_RUN_ID)] = None) -> HTMLResponse:
     runs = reads.list_runs(session=session)
     if a is None or b is None:
         return _page(request, "compare.html", viewer, runs=runs, a=a, b=b, pairs=None)
@@ -136,7 +138,7 @@ def compare_page(request: Request, session: SessionDep, viewer: ViewerDep,
 
 
 @router.get("/runs/{run_id}/submission.json")
-def submission_file(run_id: int, session: SessionDep, _viewer: ViewerDep) -> Response:
+def submission_file(run_id: RunId, session: SessionDep, _viewer: ViewerDep) -> Response:
     """The run's answers (attempts, not test outputs): readers may download them too."""
     if not reads.run_exists(session=session, run_id=run_id):
         raise PageError(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
