@@ -19,9 +19,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arcfarm.api.deps import describe_errors, require_token
 from arcfarm.api.loopback import LoopbackOnly
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(TaskError, _unprocessable)
     app.add_exception_handler(ConfigError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     if settings.api_token is None:  # here, not in `arcfarm api`: uvicorn --factory skips that
         app.add_middleware(LoopbackOnly)
     return app
@@ -79,7 +82,21 @@ async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": str(exc)})
 
 
-async def _bad_parameters(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    """Path and query parameters out of range: one line naming each, like a bad body."""
-    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        content={"detail": describe_errors(exc.errors())})
+def _in_dashboard(request: Request) -> bool:
+    return request.url.path == "/ui" or request.url.path.startswith("/ui/")
+
+
+async def _bad_parameters(request: Request, exc: RequestValidationError) -> Response:
+    """Path and query parameters out of range: one line naming each, like a bad body (a page in
+    the dashboard's look under /ui/)."""
+    detail = describe_errors(exc.errors())
+    if _in_dashboard(request):
+        return await ui.page_error(request, ui.PageError(status.HTTP_422_UNPROCESSABLE_CONTENT, detail))
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's JSON errors, except under /ui/ (an unknown page, a bad id): the dashboard's page."""
+    if _in_dashboard(request):
+        return await ui.page_error(request, ui.PageError(exc.status_code, str(exc.detail)))
+    return await http_exception_handler(request, exc)

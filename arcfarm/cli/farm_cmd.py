@@ -404,12 +404,27 @@ def demo(arc_tasks: int = typer.Option(1, "--arc-tasks", min=0,
         from arcfarm.db import reads
 
         _print_status(reads.run_progress(session=session, run_id=run_id))
+    cli = _this_command()
     typer.echo(f"\nsubmission: {path}\n"
                f"database:   {settings.sqlite_path}\n"
-               f"look:       arcfarm status {run_id}\n"
+               f"look:       {cli} status {run_id}\n"
                f"            sqlite3 {settings.sqlite_path} \"SELECT task_id, status, "
                f"first_solved_epoch, score FROM task_results WHERE run_id = {run_id}\"\n"
-               f"dashboard:  arcfarm api   then open http://127.0.0.1:8000/ui/runs/{run_id}")
+               f"dashboard:  {cli} api   then open http://127.0.0.1:8000/ui/runs/{run_id}")
+
+
+def _this_command() -> str:
+    """How to call arcfarm again from here: `arcfarm` when that is on PATH, else the path this
+    process was started by (e.g. `.venv/bin/arcfarm` after `make demo`), and without the
+    PostgreSQL URL the demo ignored (it always records into the embedded SQLite database)."""
+    import shutil
+    import sys
+
+    started = Path(sys.argv[0])
+    on_path = shutil.which("arcfarm")
+    cli = "arcfarm" if on_path and started.name == "arcfarm" and Path(on_path).resolve() == started.resolve() \
+        else (os.path.relpath(started) if started.name == "arcfarm" else "arcfarm")
+    return f"env -u ARCFARM_DATABASE_URL {cli}" if os.environ.get("ARCFARM_DATABASE_URL") else cli
 
 
 def _task_size(task) -> int:

@@ -33,9 +33,9 @@ VIEW_COLUMNS = {
 }
 
 
-def _write_one_task_run(session) -> int:
+def _write_one_task_run(session, task_id: str = "t") -> int:
     run_id = writes.create_run(session=session, name="r", config={}, model="m",
-                               code_version="v", dataset="d", tasks=[parse_task("t", TASK)])
+                               code_version="v", dataset="d", tasks=[parse_task(task_id, TASK)])
     job_id = session.scalar(sa.select(Job.id).where(Job.run_id == run_id))
     writes.claim_job(session=session, job_id=job_id, worker_host="h", worker_name="w", gpu=None)
     grid = np.array([[4]])
@@ -50,7 +50,7 @@ def _write_one_task_run(session) -> int:
                         sample_s=0.1, execute_s=0.1, relabel_s=0.0, train_s=0.0, reset_s=0.0)
     writes.record_epoch(session=session, job_id=job_id, epoch=epoch, predictions=[prediction])
     writes.finish_job(session=session, job_id=job_id,
-                      result=TaskResult(task_id="t", attempts=[[grid]], seconds=1.5))
+                      result=TaskResult(task_id=task_id, attempts=[[grid]], seconds=1.5))
     return run_id
 
 

@@ -94,7 +94,7 @@ def get_run_tasks(run_id: RunId, session: SessionDep) -> list[TaskResultRow]:
     return [TaskResultRow(**row) for row in reads.run_tasks(session=session, run_id=run_id)]
 
 
-@router.get("/{run_id}/tasks/{task_id}", response_model=TaskDetail)
+@router.get("/{run_id}/tasks/{task_id:path}", response_model=TaskDetail)  # ids may hold "/"
 def get_run_task(run_id: RunId, task_id: TaskIdDep, session: SessionDep) -> TaskDetail:
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
     if detail is None:

@@ -44,7 +44,8 @@ class PageError(Exception):
 
 
 def _page(request: Request, template: str, viewer: access.Viewer | None, **context: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, template, {"viewer": viewer, **context})
+    logged_in = access.COOKIE in request.cookies  # a log-out button only where there is a session
+    return TEMPLATES.TemplateResponse(request, template, {"viewer": viewer, "logged_in": logged_in, **context})
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -93,7 +94,7 @@ def run_page(request: Request, run_id: RunId, session: SessionDep, viewer: Viewe
                  finished=sum(progress["jobs"][s.value] for s in JOB_TERMINAL))
 
 
-@router.get("/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
+@router.get("/runs/{run_id}/tasks/{task_id:path}", response_class=HTMLResponse)  # ids may hold "/"
 def task_page(request: Request, run_id: RunId, task_id: TaskIdDep, session: SessionDep,
               viewer: ViewerDep) -> HTMLResponse:
     detail = reads.task_detail(session=session, run_id=run_id, task_id=task_id)
@@ -165,7 +166,7 @@ async def login(request: Request) -> Response:
         return response
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(access.COOKIE, access.session_cookie(settings, role), httponly=True,
-                        samesite="strict", path="/ui")
+                        samesite="strict", path="/ui", max_age=access.SESSION_S)
     return response
 
 
