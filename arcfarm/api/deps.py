@@ -50,7 +50,8 @@ def require_token(settings: Annotated[Settings, Depends(get_settings)],
     if settings.api_token is None:
         return
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token, settings.api_token):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 before the 401).
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(), settings.api_token.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
 
@@ -87,6 +88,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def run_create_body(request: Request) -> RunCreate:
     """POST /runs's body: size-limited, strict JSON (no duplicate keys), then RunCreate."""
+    # JSON only: a web page can send text/plain or a form to any site without asking first.
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            f"POST /runs takes Content-Type: application/json, not {media_type[:100] or 'none'!r}")
     limit = int(request.app.state.settings.max_body_mb * 1024 * 1024)
     raw = await read_body(request, limit)
     try:

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from arcfarm.api.browser_guard import BrowserGuard
 from arcfarm.api.deps import describe_errors, require_token
 from arcfarm.api.loopback import LoopbackOnly
 from arcfarm.api.policy import load_policy
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ConfigError, _unprocessable)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(BrowserGuard, token_set=settings.api_token is not None)
     if settings.api_token is None:  # here, not in `arcfarm api`: uvicorn --factory skips that
         app.add_middleware(LoopbackOnly)
     return app

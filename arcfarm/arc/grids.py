@@ -24,13 +24,17 @@ def _kind(value: Any) -> str:
 
 
 def _check_cells(obj: list, where: str) -> None:
-    """Raise on the first cell that is not a plain int (bool is an int subclass: reject it)."""
+    """Raise on the first cell that is not a plain int (bool is an int subclass: reject it) or is
+    not a colour 0..9 (checked here, before numpy would overflow on an int past 64 bits)."""
     for r, row in enumerate(obj):
-        if all(type(v) is int for v in row):
+        if all(type(v) is int and 0 <= v < NUM_COLORS for v in row):
             continue
         for c, v in enumerate(row):
             if type(v) is not int:
                 raise TaskError(f"{where}: row {r}, column {c}: {v!r} is a {_kind(v)}, not an integer")
+            if not 0 <= v < NUM_COLORS:
+                shown = str(v) if abs(v) < 10**12 else f"of {len(str(abs(v)))} digits"
+                raise TaskError(f"{where}: row {r}, column {c}: value {shown} is outside 0..{NUM_COLORS - 1}")
 
 
 def _check_shape(obj: Any, where: str) -> None:
@@ -58,10 +62,6 @@ def grid_from_json(obj: Any, where: str) -> np.ndarray:
     _check_shape(obj, where)
     _check_cells(obj, where)
     grid = np.array(obj, dtype=np.int64)
-    bad = np.argwhere((grid < 0) | (grid >= NUM_COLORS))
-    if len(bad):
-        r, c = (int(i) for i in bad[0])
-        raise TaskError(f"{where}: row {r}, column {c}: value {grid[r, c]} is outside 0..{NUM_COLORS - 1}")
     grid.flags.writeable = False
     return grid
 

@@ -34,7 +34,7 @@ class RunConfig(BaseModel):
     model: str = Field("builtin:tiny", min_length=1, max_length=500)  # runs.model is 500 wide
     # An adapter merged into the base weights before any job (once per worker): `training:<id>`
     # (what `arcfarm learn` recorded; the farm fetches it) or a folder holding a peft adapter.
-    base_adapter: str | None = None
+    base_adapter: str | None = Field(None, max_length=500)
     engine: Literal["auto", "hf", "fast", "vllm"] = "auto"
     compile_decode: bool = True  # engine `fast` on CUDA: torch.compile the decode step
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -120,12 +120,18 @@ class RunConfig(BaseModel):
         return self
 
 
+MAX_TRAINING_ID = 2**31 - 1  # trainings.id is a 32-bit INTEGER on PostgreSQL
+
+
 def training_id(base_adapter: str | None) -> int | None:
     """3 for `training:3`; None for a folder, nothing, or a malformed reference."""
     if base_adapter is None or not base_adapter.startswith("training:"):
         return None
     number = base_adapter.removeprefix("training:")
-    return int(number) if number.isdigit() and int(number) > 0 else None
+    # ASCII digits only (str.isdigit takes "³" and Arabic digits), within trainings.id's int4.
+    if not (number.isascii() and number.isdigit()) or len(number) > 10:
+        return None
+    return int(number) if 0 < int(number) <= MAX_TRAINING_ID else None
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

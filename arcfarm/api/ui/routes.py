@@ -19,7 +19,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from arcfarm.api.deps import RunId, SessionDep, TaskIdDep
+from arcfarm.api.deps import RunId, SessionDep, TaskIdDep, read_body
 from arcfarm.api.routes.runs import eta_seconds
 from arcfarm.api.ui import access, charts, shape
 from arcfarm.api.ui.grids import grid_shape, palette_css
@@ -34,6 +34,9 @@ CODE_CSS = HtmlFormatter(style="friendly").get_style_defs(".code")
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ViewerDep = Annotated[access.Viewer, Depends(access.viewer)]
+
+
+LOGIN_BODY_LIMIT = 64 * 1024  # a token and a next path; read before anyone is authenticated
 
 
 class PageError(Exception):
@@ -156,7 +159,7 @@ def login_form(request: Request, next: str = "/ui/") -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     settings = request.app.state.settings
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = parse_qs((await read_body(request, LOGIN_BODY_LIMIT)).decode("utf-8", "replace"))
     token = form.get("token", [""])[0]
     next_url = access.safe_next(form.get("next", ["/ui/"])[0])
     role = access.role_for_token(settings, token) if settings.api_token else None
