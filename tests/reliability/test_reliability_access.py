@@ -183,13 +183,14 @@ def _run_flower_command(tmp_path, env: dict[str, str]) -> subprocess.CompletedPr
 
 def test_flower_refuses_to_start_without_basic_auth(tmp_path):
     assert _flower()["environment"]["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
-    for env in ({}, {"FLOWER_BASIC_AUTH": ""}):
+    for env in ({}, {"FLOWER_BASIC_AUTH": ""}, {"FLOWER_BASIC_AUTH": ":"}, {"FLOWER_BASIC_AUTH": "admin:"},
+                {"FLOWER_BASIC_AUTH": "admin:short"}, {"FLOWER_BASIC_AUTH": "no-colon-at-all-here"}):
         result = _run_flower_command(tmp_path, env)
         assert result.returncode == 1 and "celery" not in result.stdout
         assert "set FLOWER_BASIC_AUTH" in result.stderr
 
 
 def test_flower_starts_with_the_login_from_the_environment(tmp_path):
-    result = _run_flower_command(tmp_path, {"FLOWER_BASIC_AUTH": "admin:pa ss"})
+    result = _run_flower_command(tmp_path, {"FLOWER_BASIC_AUTH": "admin:a long pa ss"})
     assert result.returncode == 0, result.stderr
-    assert "flower --port=5555 --basic-auth=admin:pa ss" in result.stdout
+    assert "flower --port=5555 --basic-auth=admin:a long pa ss" in result.stdout
