@@ -99,6 +99,10 @@ def test_task_page_draws_the_grids_in_the_arc_palette(operator, server, recorded
     screenshot(operator, "task")
 
 
+ANSWER_GRIDS = """fs => fs.filter(f => f.querySelector('.grid') &&
+    /^(expected|attempt [12]|test output)/.test((f.querySelector('figcaption') || {}).textContent || '')).length"""
+
+
 def test_the_reader_never_sees_a_test_output(reader, operator, server, recorded):
     _, main, _ = recorded
     solutions = json.loads((TOY_TASKS.parent / "toy_solutions.json").read_text())
@@ -107,10 +111,14 @@ def test_the_reader_never_sees_a_test_output(reader, operator, server, recorded)
         operator.goto(url)
         reader.goto(url)
         n_tests = len(solutions[task_id])
-        # the same page less one grid per test input: the expected output
+        # the same page less every grid that answers a test input: the expected output, the
+        # attempts and the programs' test outputs (a right one is the expected output)
         assert operator.locator(".expected .grid").count() == n_tests
         assert reader.locator(".expected").count() == 0
-        assert reader.locator(".grid").count() == operator.locator(".grid").count() - n_tests
+        answers = operator.eval_on_selector_all("figure.grid-box", ANSWER_GRIDS)
+        assert answers >= 2 * n_tests
+        assert reader.eval_on_selector_all("figure.grid-box", ANSWER_GRIDS) == 0
+        assert reader.locator(".grid").count() == operator.locator(".grid").count() - answers
         captions = reader.eval_on_selector_all("figcaption", "fs => fs.map(f => f.textContent)")
         assert not any("expected" in c for c in captions)
         assert "operator only" in reader.inner_text("main")
