@@ -61,7 +61,7 @@ class Settings(BaseModel):
     api_models: str | None = None
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
 
-    @field_validator("api_token")
+    @field_validator("api_token", "ui_reader_token")
     @classmethod
     def _blank_token_is_none(cls, token: str | None) -> str | None:
         """A token of spaces is no token: it must not pass the checks that want one."""

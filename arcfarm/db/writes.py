@@ -34,7 +34,7 @@ from arcfarm.db.models import (
     TaskRow,
     utcnow,
 )
-from arcfarm.db.status import JOB_OPEN, JOB_TERMINAL, RUN_OPEN, JobStatus, RunStatus
+from arcfarm.db.status import DEFAULT_QUEUE, JOB_OPEN, JOB_TERMINAL, RUN_OPEN, JobStatus, RunStatus
 from arcfarm.learn.records import EpochRecord, PredictionRecord, TaskResult
 
 ADAPTER_FIELDS = ("uri", "sha256", "bytes", "lora_config")
@@ -157,7 +157,7 @@ def _insert_solutions(session: Session, run_id: int, task_pks: Sequence[int],
 
 def create_run(*, session: Session, name: str, config: dict[str, Any], model: str, code_version: str,
                dataset: str, tasks: Sequence[tuple[TaskLike, Sequence[np.ndarray] | None]],
-               queue: str = "default", priority: int = 0,
+               queue: str = DEFAULT_QUEUE, priority: int = 0,
                base_training_id: int | None = None) -> int:
     """Insert a run, its tasks (reusing stored ones), their solutions and one queued job per task.
 

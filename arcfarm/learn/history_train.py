@@ -69,9 +69,15 @@ def _rows(tokenizer, examples: list[TrainExample], limit: int) -> list[dict[str,
 
 
 def batch_size_for(config: RunConfig, rows: list[dict[str, list[int]]]) -> int:
-    """Examples per step: as many of the longest as fit `train_batch_tokens` padded tokens."""
+    """Examples per step: as many of the longest as fit `train_batch_tokens` padded tokens, and
+    at most `train_examples_per_step` when that is set (1 = the reference's recipe)."""
     longest = max(len(r["input_ids"]) for r in rows)
-    return max(1, config.train_batch_tokens // longest)
+    fit = max(1, config.train_batch_tokens // longest)
+    return min(fit, config.train_examples_per_step) if config.train_examples_per_step else fit
+
+
+# The loop's learning-rate schedules under transformers' names (warm-up is a separate ratio).
+SCHEDULERS = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
 
 
 def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: str | Path,
@@ -122,7 +128,9 @@ def train_on_history(config: RunConfig, examples: list[TrainExample], out_dir: s
         args = trl.SFTConfig(
             output_dir=scratch, num_train_epochs=config.train_epochs_per_round,
             per_device_train_batch_size=batch, learning_rate=config.learning_rate,
-            weight_decay=config.weight_decay, max_grad_norm=1.0, lr_scheduler_type="constant",
+            weight_decay=config.weight_decay, max_grad_norm=1.0,
+            lr_scheduler_type=SCHEDULERS[config.lr_schedule],
+            warmup_steps=math.ceil(config.lr_warmup_ratio * total_steps),
             logging_steps=1, save_strategy="no", report_to=[], seed=config.seed,
             data_seed=config.seed, max_length=None, packing=False, bf16=bf16,
             use_cpu=device.type == "cpu", dataloader_num_workers=0, disable_tqdm=True,

@@ -13,7 +13,7 @@ The loop sees the task's train pairs and test inputs only; solutions are for sco
 Paired prompts: the task's prompts are numbered across rounds (prompt i = the i-th group of
 `samples_per_prompt` predictions), and prompt i's frame (augmentation), train-pair order and
 sampling seed depend on (seed, task, i) only. So 128 + 0 and 32 + 3x32 ask the same prompts, and
-arms of an experiment differ only in what they learn (on engines with per-prompt seeds: hf, vllm).
+arms of an experiment differ only in what they learn (on engines with per-prompt seeds: hf, fast, vllm).
 
 Out of memory: sampling that runs out of (GPU) memory is retried with half the batch, down to
 one sequence, and only then fails the task (`SamplingOutOfMemory`); training that runs out is

@@ -11,7 +11,7 @@ does. Per frame: how many programs are valid (every grid produced, no error), pa
 pair, and give the right test output (solutions are used for this score only, after execution).
 The summary compares the identity frame with the augmented ones, task by task.
 
-Sampling is slow on a CPU, so `program_likelihoods` asks the same question without sampling, on
+Sampling is slow on a CPU, so `measure_likelihoods` asks the same question without sampling, on
 synthetic tasks whose program is known: per frame, the log-probability the model gives the
 program that solves the task in that frame (the task's own program for the identity, its
 verified conjugate otherwise, conjugate.py), and whether such a program exists in the toy's

@@ -15,7 +15,7 @@ only (see _queue_default). task_results is replaced in place on PostgreSQL (CREA
 same columns, grants kept) and made again on SQLite.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 shapes whose torch.compile failed (the recompile limit, no compiler) and ran eagerly.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02
 """
 from __future__ import annotations

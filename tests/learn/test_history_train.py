@@ -88,3 +88,15 @@ def test_trl_training_learns_and_saves_an_adapter_the_loop_can_load(tiny_model_d
     trainer = LoraTrainer(model, tok, lora_settings(cfg))
     trainer.load(tmp_path / "adapter")
     assert any(p.abs().sum() > 0 for n, p in trainer.model.named_parameters() if "lora_B" in n)
+
+
+def test_history_training_takes_the_loops_batch_and_schedule_keys():
+    """train_examples_per_step caps the batch (1 = the reference); the schedule maps by name."""
+    from arcfarm.learn.config import RunConfig
+    from arcfarm.learn.history_train import SCHEDULERS, batch_size_for
+
+    rows = [{"input_ids": [0] * 100}] * 10
+    assert batch_size_for(RunConfig(train_batch_tokens=1000), rows) == 10
+    assert batch_size_for(RunConfig(train_batch_tokens=1000, train_examples_per_step=1), rows) == 1
+    assert batch_size_for(RunConfig(train_batch_tokens=50, train_examples_per_step=4), rows) == 1
+    assert set(SCHEDULERS) == set(RunConfig.model_fields["lr_schedule"].annotation.__args__)

@@ -22,7 +22,7 @@ class SamplingParams:
     max_new_tokens: int = 1024
     seed: int | None = None  # same seed, same samples (on the same engine and hardware)
     # One seed per prompt: sample j of prompt i then depends on that seed only, not on the batch
-    # it was decoded in (engines that support it: hf, vllm; others fall back to `seed`).
+    # it was decoded in (engines that support it: hf, fast, vllm; others fall back to `seed`).
     prompt_seeds: list[int] | None = None
 
 
