@@ -66,7 +66,7 @@ def test_stale_and_queued_jobs(session, helpers):
     queued = reads.queued_jobs(session=session)
     # priority first, then larger tasks (t2 has more cells than t1) first
     assert [(j.run_id, j.task_id, j.queue) for j in queued] == \
-           [(high, "t1", "big"), (low, "t2", "default"), (low, "t1", "default")]
+           [(high, "t1", "big"), (low, "t2", "arcfarm"), (low, "t1", "arcfarm")]  # the default queue
     job = helpers.job_ids(session, low)["t1"]
     writes.claim_job(session=session, job_id=job, worker_host="h", worker_name="w", gpu=None)
     assert reads.stale_jobs(session=session, older_than_s=60) == []
