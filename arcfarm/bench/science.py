@@ -23,6 +23,7 @@ every arm: an arm may only change what is learned.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -317,10 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     """`python3 -m arcfarm.bench.science ...`: `arcfarm bench science` without the CLI's imports
     (the GPU machines lack typer)."""
     import argparse
-    import json
     import sys
-
-    from arcfarm.bench.science_plot import plot_family
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--family", action="append", default=[], help="NAME=PATH (repeat)")
@@ -348,20 +346,37 @@ def main(argv: list[str] | None = None) -> None:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
 
-    earlier = json.loads(a.validation_from.read_text())["validation"] if a.validation_from else None
-    if a.chosen and (earlier is None or earlier.get("chosen") != a.chosen):
-        raise SystemExit(f"--chosen {a.chosen}: --validation-from must be a result whose validation chose it")
+    try:
+        earlier = earlier_validation(a.chosen, a.validation_from)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, val_tasks=a.val_tasks,
                  test_arms=tuple(a.test_arms.split(",")), chosen=a.chosen, validation_from=earlier,
                  test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
                  recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
                  log=log, checkpoint=checkpoint)
     if a.plots:
-        for fam, data in result["families"].items():
-            title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
-            result.setdefault("plots", {})[fam] = str(plot_family(fam, curves(result, fam), a.plots, title))
+        add_plots(result, a.plots)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def earlier_validation(chosen: str | None, path: Path | None) -> dict[str, Any] | None:
+    """The validation part of an earlier result, which must have chosen `chosen` (so a test run
+    with `--chosen` always rests on a recorded validation, never on a recipe picked by hand)."""
+    earlier = json.loads(path.read_text())["validation"] if path else None
+    if chosen and (earlier is None or earlier.get("chosen") != chosen):
+        raise ValueError(f"--chosen {chosen}: --validation-from must be a result whose validation chose it")
+    return earlier
+
+
+def add_plots(result: dict[str, Any], folder: Path) -> None:
+    """One plot per family (pass@n against predictions spent, a line per arm), paths in the result."""
+    from arcfarm.bench.science_plot import plot_family
+
+    for fam, data in result["families"].items():
+        title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
+        result.setdefault("plots", {})[fam] = str(plot_family(fam, curves(result, fam), folder, title))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ def bench_science(
     recipes: str = typer.Option("", help="Comma-separated candidate recipes (default: all known)."),
     workers: int = typer.Option(1, help="Solver processes side by side."),
     deadline_s: float = typer.Option(0, help="Start no run after this many seconds; report whole seeds (0 = none)."),
+    test_arms: str = typer.Option("sampling-only,learning-off,committed",
+                                  help="Comma-separated arms run on the test tasks besides the chosen recipe."),
+    chosen: Optional[str] = typer.Option(None, help="Skip validation: this recipe, chosen by --validation-from."),
+    validation_from: Optional[Path] = typer.Option(None, help="The earlier result whose validation chose --chosen."),
     set_: list[str] = typer.Option([], "--set", help="A loop config key for every arm: key=value."),
     json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON to this file."),
@@ -43,7 +47,6 @@ def bench_science(
 ) -> None:
     """Sampling-only, learning-off, committed and the best validated recipe, paired per task."""
     from arcfarm.bench import science
-    from arcfarm.bench.science_plot import plot_family
 
     log = progress_log(json_out)
     names = [r.strip() for r in recipes.split(",") if r.strip()] or None
@@ -54,14 +57,15 @@ def bench_science(
             out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
 
     try:
+        earlier = science.earlier_validation(chosen, validation_from)
         result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
                              val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
-                             recipes=names, overrides=set_, deadline_s=deadline_s, log=log, checkpoint=checkpoint)
+                             recipes=names, overrides=set_, deadline_s=deadline_s,
+                             test_arms=tuple(a for a in test_arms.split(",") if a), chosen=chosen,
+                             validation_from=earlier, log=log, checkpoint=checkpoint)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if plots is not None:
-        for fam, data in result["families"].items():
-            title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
-            result.setdefault("plots", {})[fam] = str(plot_family(fam, science.curves(result, fam), plots, title))
+        science.add_plots(result, plots)
     emit(result, json_out, out)

@@ -82,3 +82,12 @@ def test_a_chosen_recipe_and_a_deadline_report_only_paired_finished_tasks(tiny_m
     ran = {(r["arm"], r["task"]) for r in result["runs"]}
     assert {("learning-off", finished[0]), ("reference-lr1e-4", finished[0])} <= ran
     assert len(ran) == 3  # the three runs in flight when the deadline passed, nothing started after
+
+
+def test_the_cli_refuses_a_chosen_recipe_without_the_validation_that_chose_it(tmp_path):
+    """`arcfarm bench science --chosen` must rest on a recorded validation, as `python -m` does."""
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"validation": {"chosen": "top8-lr1e-4"}}))
+    for extra in ([], ["--validation-from", str(earlier)]):
+        result = CliRunner().invoke(app, ["bench", "science", "--chosen", "new-outputs-lr1e-4", *extra])
+        assert result.exit_code == 2 and "--validation-from must be a result whose validation chose it" in result.output
