@@ -11,11 +11,10 @@ not this threat. So, for a request a browser made:
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from arcfarm.api.loopback import is_loopback
+from arcfarm.api.loopback import is_loopback, send_forbidden
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -48,10 +47,6 @@ class BrowserGuard:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         why = refusal(scope, self.token_set) if scope["type"] == "http" else None
         if why is not None:
-            body = json.dumps({"detail": why}).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send_forbidden(send, why)
             return
         await self.app(scope, receive, send)

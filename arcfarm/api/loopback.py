@@ -49,10 +49,15 @@ class LoopbackOnly:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and _network_peer(scope.get("client")):
-            body = json.dumps({"detail": NO_TOKEN_MESSAGE}).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send_forbidden(send, NO_TOKEN_MESSAGE)
             return
         await self.app(scope, receive, send)
+
+
+async def send_forbidden(send: Any, detail: str) -> None:
+    """A 403 with the API's JSON error body, from an ASGI middleware (before any route)."""
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": 403,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -49,7 +49,7 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-class LoopbackOnly(Exception):
+class NotLoopback(Exception):
     """No token is set and the client is not on loopback."""
 
 
@@ -96,7 +96,7 @@ def viewer(request: Request) -> Viewer:
     settings: Settings = request.app.state.settings
     if settings.api_token is None:
         if not is_loopback(request.client.host if request.client else ""):
-            raise LoopbackOnly()
+            raise NotLoopback()
         return Viewer(Role.OPERATOR)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:

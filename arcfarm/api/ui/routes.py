@@ -190,7 +190,7 @@ async def login_required(request: Request, exc: access.LoginRequired) -> Respons
     return RedirectResponse(f"/ui/login?next={exc.next_url}", status_code=status.HTTP_303_SEE_OTHER)
 
 
-async def loopback_only(request: Request, exc: access.LoopbackOnly) -> HTMLResponse:
+async def loopback_only(request: Request, exc: access.NotLoopback) -> HTMLResponse:
     return await page_error(request, PageError(
         status.HTTP_403_FORBIDDEN, "without ARCFARM_API_TOKEN the dashboard answers loopback clients only"))
 
@@ -203,4 +203,4 @@ def install(app) -> None:
     app.mount("/ui/static", StaticFiles(directory=Path(__file__).parents[1] / "static"), name="ui-static")
     app.add_exception_handler(PageError, page_error)
     app.add_exception_handler(access.LoginRequired, login_required)
-    app.add_exception_handler(access.LoopbackOnly, loopback_only)
+    app.add_exception_handler(access.NotLoopback, loopback_only)
