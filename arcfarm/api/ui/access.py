@@ -92,7 +92,7 @@ def _role_from_cookie(settings: Settings, cookie: str | None) -> Role | None:
 
 
 def viewer(request: Request) -> Viewer:
-    """The dependency of every page: the viewer, or LoginRequired / LoopbackOnly."""
+    """The dependency of every page: the viewer, or LoginRequired / NotLoopback."""
     settings: Settings = request.app.state.settings
     if settings.api_token is None:
         if not is_loopback(request.client.host if request.client else ""):
