@@ -123,10 +123,11 @@ def _job(job: tuple) -> dict[str, Any]:
 # -- the experiment --------------------------------------------------------------------------------
 
 def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 128, seeds: int = 3,
-        val_tasks: int = 16, test_tasks: int = 48, val_seed: int = 100, workers: int = 1,
+        seed_from: int = 0, val_tasks: int = 16, test_tasks: int = 48, val_seed: int = 100, workers: int = 1,
         recipes: list[str] | None = None, overrides: list[str] | None = None, deadline_s: float = 0,
         test_arms: tuple[str, ...] = ("sampling-only", "learning-off", "committed"),
         chosen: str | None = None, validation_from: dict[str, Any] | None = None,
+        skip: frozenset[tuple] = frozenset(),
         log: Callable[[str], None] = lambda m: None,
         checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The whole experiment; returns the result in the schema of issue 15 (see module doc)."""
@@ -156,7 +157,7 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         parts[fam] = split(list(loaded), val_tasks, test_tasks)
         log(f"{fam}: {len(loaded)} tasks from {path}; {len(parts[fam][0])} validation, "
             f"{len(parts[fam][1])} test")
-    test_seeds = list(range(seeds))
+    test_seeds = list(range(seed_from, seed_from + seeds))  # a later call may add seeds (science_merge)
     results: dict[tuple, dict[str, Any]] = {}
     started = time.perf_counter()
 
@@ -184,6 +185,9 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
     else:
         queue += [j for arm in val_arms for j in jobs_for("validation", arm, [val_seed])]
     queue += [j for arm in fixed for j in jobs_for("test", arm, test_seeds)]
+    # Runs an earlier call finished (`skip`, keys as in `runs`) are not run again: a later call
+    # continues a cut experiment, and science_merge tables the union.
+    queue = [j for j in queue if j[0] not in skip]
     n_val = sum(1 for k, _ in queue if k[0] == "validation")
     stopped_early = False
     with _pool(workers) as pool:
@@ -201,10 +205,9 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
             for fut in done:
                 key = pending.pop(fut)
                 results[key] = fut.result()
-                if checkpoint and len(results) % 16 == 0:  # a run cut off by a hard limit keeps these
+                if checkpoint:  # a call killed at a hard limit keeps every finished run
                     checkpoint({"partial": True, "validation": validation, "best": best,
-                                "runs": [[list(k), r.get("first_correct"), r.get("pass_at_2")]
-                                         for k, r in results.items()]})
+                                "runs": run_records(results)})
             if deadline_s and time.perf_counter() - started > deadline_s and not stopped_early:
                 stopped_early = True
                 log(f"deadline of {deadline_s} s reached: finishing the {len(pending)} runs in flight, "
@@ -217,7 +220,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                     f"{n} pass@n {v['pass_at_n']:.3f} pass@2 {v['pass_at_2']:.3f}"
                     for n, v in validation.items()) + f"; chosen: {best}")
                 if best != "committed":
-                    queue += jobs_for("test", next(a for a in candidates if a.name == best), test_seeds)
+                    queue += [j for j in jobs_for("test", next(a for a in candidates if a.name == best),
+                                                  test_seeds) if j[0] not in skip]
                 if checkpoint:
                     checkpoint({"partial": True, "validation": validation, "best": best})
     # Only seeds whose every arm ran on every test task are reported (a deadline may cut the rest).
@@ -240,10 +244,7 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         "validation": {"seed": val_seed, "tasks": {f: parts[f][0] for f in families},
                        "arms": validation, "chosen": best,
                        "from_earlier_run": chosen is not None},
-        "runs": [{"phase": k[0], "family": k[1], "arm": k[2], "seed": k[3], "task": k[4],
-                  **{f: r[f] for f in ("first_correct", "pass_at_2", "new_outputs_per_epoch",
-                                       "seconds", "cpu_s") if f in r}}
-                 for k, r in sorted(results.items())],
+        "runs": run_records(results),
         "arms": {a.name: a.values for a in fixed + candidates},
         "not_run": {"stopped_by_deadline": stopped_early, "arm_seed_pairs_not_started":
                     [list(p) for p in not_run], "seeds_reported": done_seeds,
@@ -258,6 +259,16 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         "commit": git_commit(), "date": today(),
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+RUN_FIELDS = ("first_correct", "pass_at_2", "new_outputs_per_epoch", "seconds", "cpu_s")
+
+
+def run_records(results: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Finished runs as the result's `runs` list (everything `_family` needs, so a checkpoint or
+    several results can be tabled again by science_merge)."""
+    return [{"phase": k[0], "family": k[1], "arm": k[2], "seed": k[3], "task": k[4],
+             **{f: r[f] for f in RUN_FIELDS if f in r}} for k, r in sorted(results.items())]
 
 
 def _order(item: tuple) -> tuple:
@@ -325,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default="models/toy")
     ap.add_argument("--budget", type=int, default=128)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed-from", type=int, default=0, help="test seeds seed-from .. seed-from+seeds-1")
     ap.add_argument("--val-tasks", type=int, default=16)
     ap.add_argument("--test-tasks", type=int, default=48)
     ap.add_argument("--recipes", default="")
@@ -334,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chosen", default=None, help="skip validation: this recipe, chosen earlier")
     ap.add_argument("--validation-from", type=Path, help="the earlier result whose validation chose it")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--skip-runs-in", type=Path, action="append", default=[],
+                    help="an earlier result or .partial.json: its finished runs are not run again")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--plots", type=Path)
     a = ap.parse_args(argv)
@@ -348,17 +362,30 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         earlier = earlier_validation(a.chosen, a.validation_from)
+        skip = finished_runs(a.skip_runs_in)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, val_tasks=a.val_tasks,
+    result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, seed_from=a.seed_from,
+                 val_tasks=a.val_tasks,
                  test_arms=tuple(a.test_arms.split(",")), chosen=a.chosen, validation_from=earlier,
                  test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
                  recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
-                 log=log, checkpoint=checkpoint)
+                 skip=skip, log=log, checkpoint=checkpoint)
     if a.plots:
         add_plots(result, a.plots)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def finished_runs(paths: list[Path]) -> frozenset[tuple]:
+    """The keys (phase, family, arm, seed, task) of the runs recorded in earlier results."""
+    keys = set()
+    for path in paths:
+        for r in json.loads(Path(path).read_text()).get("runs", []):
+            if not isinstance(r, dict):  # a checkpoint of before the full run records
+                raise ValueError(f"{path}: runs without their records cannot be skipped")
+            keys.add((r["phase"], r["family"], r["arm"], r["seed"], r["task"]))
+    return frozenset(keys)
 
 
 def earlier_validation(chosen: str | None, path: Path | None) -> dict[str, Any] | None:
@@ -375,7 +402,8 @@ def add_plots(result: dict[str, Any], folder: Path) -> None:
     from arcfarm.bench.science_plot import plot_family
 
     for fam, data in result["families"].items():
-        title = f"{fam}: {data['n_tasks']} test tasks, {len(result['settings']['seeds'])} seeds, {result['gpu']}"
+        n_seeds = len(data.get("seeds", result["settings"]["seeds"]))
+        title = f"{fam}: {data['n_tasks']} test tasks, {n_seeds} seeds, {result['gpu']}"
         result.setdefault("plots", {})[fam] = str(plot_family(fam, curves(result, fam), folder, title))
 
 

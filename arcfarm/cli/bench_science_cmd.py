@@ -30,7 +30,8 @@ def bench_science(
                                      help="NAME=PATH of a synth JSONL file; repeat for several families."),
     model: str = typer.Option("models/toy"),
     budget: int = typer.Option(128, help="Predictions per task and arm (a multiple of 4 x samples per prompt)."),
-    seeds: int = typer.Option(3, help="Test seeds 0..N-1."),
+    seeds: int = typer.Option(3, help="Test seeds: N of them, from --seed-from."),
+    seed_from: int = typer.Option(0, help="The first test seed (a later call adds seeds; see science-merge)."),
     val_tasks: int = typer.Option(16, help="Validation tasks per family (for choosing the recipe)."),
     test_tasks: int = typer.Option(48, help="Test tasks per family (0 = all the rest)."),
     recipes: str = typer.Option("", help="Comma-separated candidate recipes (default: all known)."),
@@ -59,6 +60,7 @@ def bench_science(
     try:
         earlier = science.earlier_validation(chosen, validation_from)
         result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
+                             seed_from=seed_from,
                              val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
                              recipes=names, overrides=set_, deadline_s=deadline_s,
                              test_arms=tuple(a for a in test_arms.split(",") if a), chosen=chosen,
