@@ -381,7 +381,14 @@ def finished_runs(paths: list[Path]) -> frozenset[tuple]:
     """The keys (phase, family, arm, seed, task) of the runs recorded in earlier results."""
     keys = set()
     for path in paths:
-        for r in json.loads(Path(path).read_text()).get("runs", []):
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"--skip-runs-in {path}: {exc}") from None
+        runs = data.get("runs", []) if isinstance(data, dict) else None
+        if not isinstance(runs, list):
+            raise ValueError(f"--skip-runs-in {path}: not a science result (no list of runs)")
+        for r in runs:
             if not isinstance(r, dict):  # a checkpoint of before the full run records
                 raise ValueError(f"{path}: runs without their records cannot be skipped")
             keys.add((r["phase"], r["family"], r["arm"], r["seed"], r["task"]))

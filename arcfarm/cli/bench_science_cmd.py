@@ -42,6 +42,9 @@ def bench_science(
     chosen: Optional[str] = typer.Option(None, help="Skip validation: this recipe, chosen by --validation-from."),
     validation_from: Optional[Path] = typer.Option(None, help="The earlier result whose validation chose --chosen."),
     set_: list[str] = typer.Option([], "--set", help="A loop config key for every arm: key=value."),
+    skip_runs_in: list[Path] = typer.Option([], "--skip-runs-in",
+                                            help="An earlier result or .partial.json: its finished runs are "
+                                                 "not run again (repeat; table the union with science-merge)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON to this file."),
     plots: Optional[Path] = typer.Option(None, "--plots", help="A folder for one plot per family."),
@@ -59,12 +62,34 @@ def bench_science(
 
     try:
         earlier = science.earlier_validation(chosen, validation_from)
+        skip = science.finished_runs(skip_runs_in)
         result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
                              seed_from=seed_from,
                              val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
                              recipes=names, overrides=set_, deadline_s=deadline_s,
                              test_arms=tuple(a for a in test_arms.split(",") if a), chosen=chosen,
-                             validation_from=earlier, log=log, checkpoint=checkpoint)
+                             validation_from=earlier, skip=skip, log=log, checkpoint=checkpoint)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if plots is not None:
+        science.add_plots(result, plots)
+    emit(result, json_out, out)
+
+
+@bench_app.command("science-merge")
+def bench_science_merge(
+    sources: list[Path] = typer.Argument(..., help="Results of `bench science` calls of one experiment."),
+    out: Path = typer.Option(..., "--out", help="The merged result JSON."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="A folder for one plot per family."),
+    json_out: bool = typer.Option(False, "--json", help="Print the merged JSON on stdout."),
+) -> None:
+    """Table several calls of one experiment (cut by deadlines, later seeds) as one result."""
+    from arcfarm.bench import science
+    from arcfarm.bench.science_merge import load, merge
+
+    try:
+        result = merge([load(p) for p in sources])
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

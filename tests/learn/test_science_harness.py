@@ -91,3 +91,28 @@ def test_the_cli_refuses_a_chosen_recipe_without_the_validation_that_chose_it(tm
     for extra in ([], ["--validation-from", str(earlier)]):
         result = CliRunner().invoke(app, ["bench", "science", "--chosen", "new-outputs-lr1e-4", *extra])
         assert result.exit_code == 2 and "--validation-from must be a result whose validation chose it" in result.output
+
+
+def test_runs_an_earlier_call_finished_are_not_run_again(tiny_model_dir, tmp_path):
+    """--skip-runs-in: a continuation runs only what is missing; --seed-from names the seeds."""
+    from arcfarm.bench import science
+
+    _tasks(tmp_path / "f.jsonl", 3)
+    ids = [t for t in science.split([f"fam-{i}" for i in range(3)], 0, 3)[1]]
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"runs": [{"phase": "test", "family": "f", "arm": "learning-off",
+                                             "seed": 5, "task": t} for t in ids]}))
+    skip = science.finished_runs([earlier])
+    result = science.run({"f": str(tmp_path / "f.jsonl")}, model=str(tiny_model_dir), budget=8, seeds=1,
+                         seed_from=5, val_tasks=0, test_tasks=3, test_arms=("learning-off",),
+                         chosen="committed", skip=skip,
+                         overrides=["samples_per_prompt=2", "max_new_tokens=8", "device=cpu",
+                                    "dtype=float32"])
+    assert result["settings"]["seeds_asked"] == [5]
+    assert result["runs"] == [] and result["families"] == {}
+    earlier.write_text(json.dumps({"runs": [["test", "f"]]}))
+    import pytest
+    with pytest.raises(ValueError, match="cannot be skipped"):
+        science.finished_runs([earlier])
+    with pytest.raises(ValueError, match="missing.json"):
+        science.finished_runs([tmp_path / "missing.json"])
