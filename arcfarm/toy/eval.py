@@ -39,7 +39,7 @@ from arcfarm.toy.eval_tasks import filter_tasks, load_tasks, pick_ids
 
 # Loop settings for the toy model (any of them can be overridden with `--set key=value`). The
 # learning settings are the recipe `arcfarm bench science` chose on validation (new-outputs-lr1e-4,
-# bench/results/science-v2.json): lr 1e-4 with 10% warm-up, one example per step, one pass,
+# bench/results/science-v2-run1.json): lr 1e-4 with 10% warm-up, one example per step, one pass,
 # weight decay 0.01. Before it: lr 1e-3, two passes, packed batches (the `committed` arm there).
 TOY_DEFAULTS: dict[str, Any] = {
     "engine": "hf", "dtype": "auto", "device": "auto",
