@@ -187,9 +187,44 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
     queue += [j for arm in fixed for j in jobs_for("test", arm, test_seeds)]
     # Runs an earlier call finished (`skip`, keys as in `runs`) are not run again: a later call
     # continues a cut experiment, and science_merge tables the union.
+    if chosen is None and any(k[0] == "validation" for k in skip):
+        # the choice needs every validation run in this call: a continuation names it instead
+        raise ValueError("validation runs cannot be skipped; continue with --chosen and "
+                         "--validation-from the result whose validation chose it")
+    planned = len(queue)
     queue = [j for j in queue if j[0] not in skip]
+    n_skipped = planned - len(queue)
+    if skip:
+        log(f"{n_skipped} of {planned} planned runs finished earlier and are skipped"
+            + ("" if n_skipped else f" (none of the {len(skip)} earlier runs matches: same --family names?)")
+            + "; table the union with science-merge")
     n_val = sum(1 for k, _ in queue if k[0] == "validation")
     stopped_early = False
+    base = load_config(None, values=experiment)  # the experiment's settings, before any arm's
+    header = {
+        "purpose": "does learning help? paired arms at an equal budget; recipe chosen on validation",
+        "arms": {a.name: a.values for a in fixed + candidates},
+        # the plan: science_merge needs it to tell a whole seed from one cut short
+        "test_tasks": {f: parts[f][1] for f in families},
+        "settings": {"budget": budget, "seeds_asked": test_seeds, "deadline_s": deadline_s,
+                     "val_seed": val_seed, "val_tasks": val_tasks, "test_tasks": test_tasks,
+                     "workers": workers, "families": families, "experiment_config": base.model_dump(),
+                     "sandbox": os.environ.get("ARCFARM_SANDBOX", "strict"),
+                     # a continuation's `families` tables only its own runs: science-merge tables the union
+                     "runs_skipped_as_finished_earlier": n_skipped},
+        "gpu": device_name(base.device), "cpu": cpu_model(), "cpus": os.cpu_count(),
+        "commit": git_commit(), "date": today(),
+    }
+    val_tasks_of = (validation_from or {}).get("tasks") if chosen is not None else None
+
+    def validation_part() -> dict[str, Any]:
+        return {"seed": val_seed, "tasks": val_tasks_of or {f: parts[f][0] for f in families},
+                "arms": validation, "chosen": best, "from_earlier_run": chosen is not None}
+
+    def save() -> None:  # a call killed at a hard limit keeps every finished run and the choice
+        if checkpoint:
+            checkpoint({**header, "partial": True, "learning_arm": best, "validation": validation_part(),
+                        "runs": run_records(results), "seconds": round(time.perf_counter() - started, 1)})
     with _pool(workers) as pool:
         pending: dict[Future, tuple] = {}
         while queue or pending:
@@ -205,9 +240,7 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
             for fut in done:
                 key = pending.pop(fut)
                 results[key] = fut.result()
-                if checkpoint:  # a call killed at a hard limit keeps every finished run
-                    checkpoint({"partial": True, "validation": validation, "best": best,
-                                "runs": run_records(results)})
+                save()
             if deadline_s and time.perf_counter() - started > deadline_s and not stopped_early:
                 stopped_early = True
                 log(f"deadline of {deadline_s} s reached: finishing the {len(pending)} runs in flight, "
@@ -222,8 +255,7 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                 if best != "committed":
                     queue += [j for j in jobs_for("test", next(a for a in candidates if a.name == best),
                                                   test_seeds) if j[0] not in skip]
-                if checkpoint:
-                    checkpoint({"partial": True, "validation": validation, "best": best})
+                save()
     # Only seeds whose every arm ran on every test task are reported (a deadline may cut the rest).
     arms_wanted = [a.name for a in fixed] + ([best] if best and best not in [a.name for a in fixed] else [])
     # A deadline may cut a seed short: report, per family, the tasks every arm finished in every
@@ -236,27 +268,17 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                 for fam in families}
     out_families = {fam: _family(results, fam, finished[fam], arms_wanted, done_seeds, learning_arm,
                                  budget) for fam in families if done_seeds and finished[fam]}
-    base = load_config(None, values={**experiment, **fixed[0].values})
     return {
-        "purpose": "does learning help? paired arms at an equal budget; recipe chosen on validation",
+        **header,
         "families": out_families,
         "learning_arm": learning_arm,
-        "validation": {"seed": val_seed, "tasks": {f: parts[f][0] for f in families},
-                       "arms": validation, "chosen": best,
-                       "from_earlier_run": chosen is not None},
+        "validation": validation_part(),
         "runs": run_records(results),
-        "arms": {a.name: a.values for a in fixed + candidates},
         "not_run": {"stopped_by_deadline": stopped_early, "arm_seed_pairs_not_started":
                     [list(p) for p in not_run], "seeds_reported": done_seeds,
                     "test_tasks_not_finished": {f: sorted(set(parts[f][1]) - set(finished[f]))
                                                 for f in families}},
-        "settings": {"budget": budget, "seeds": done_seeds, "seeds_asked": test_seeds,
-                     "deadline_s": deadline_s, "val_seed": val_seed, "val_tasks": val_tasks,
-                     "test_tasks": test_tasks, "workers": workers, "families": families,
-                     "experiment_config": base.model_dump(),
-                     "sandbox": os.environ.get("ARCFARM_SANDBOX", "strict")},
-        "gpu": device_name(base.device), "cpu": cpu_model(), "cpus": os.cpu_count(),
-        "commit": git_commit(), "date": today(),
+        "settings": {**header["settings"], "seeds": done_seeds},
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -391,15 +413,21 @@ def finished_runs(paths: list[Path]) -> frozenset[tuple]:
         for r in runs:
             if not isinstance(r, dict):  # a checkpoint of before the full run records
                 raise ValueError(f"{path}: runs without their records cannot be skipped")
-            keys.add((r["phase"], r["family"], r["arm"], r["seed"], r["task"]))
+            try:
+                keys.add((r["phase"], r["family"], r["arm"], r["seed"], r["task"]))
+            except KeyError as exc:
+                raise ValueError(f"--skip-runs-in {path}: a run without {exc}") from None
     return frozenset(keys)
 
 
 def earlier_validation(chosen: str | None, path: Path | None) -> dict[str, Any] | None:
     """The validation part of an earlier result, which must have chosen `chosen` (so a test run
     with `--chosen` always rests on a recorded validation, never on a recipe picked by hand)."""
-    earlier = json.loads(path.read_text())["validation"] if path else None
-    if chosen and (earlier is None or earlier.get("chosen") != chosen):
+    try:
+        earlier = json.loads(path.read_text())["validation"] if path else None
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"--validation-from {path}: not a science result ({exc!r})") from None
+    if chosen and (not isinstance(earlier, dict) or earlier.get("chosen") != chosen):
         raise ValueError(f"--chosen {chosen}: --validation-from must be a result whose validation chose it")
     return earlier
 

@@ -20,12 +20,15 @@ def _run(arm, seed, task, solved):
             "new_outputs_per_epoch": [3, 1], "seconds": 2.0, "cpu_s": 1.0}
 
 
-def _result(runs, *, budget=8, temperature=1.0, commit="abc", planned=TASKS):
-    return {"purpose": "p", "learning_arm": "best", "validation": {"chosen": "best"}, "arms": {},
-            "families": {"f": {"task_ids": planned}}, "not_run": {}, "runs": runs,
-            "settings": {"budget": budget, "families": {"f": "f.jsonl"},
-                         "experiment_config": {"temperature": temperature, "model": "m"}},
-            "gpu": "G", "cpu": "C", "cpus": 16, "commit": commit, "date": "2026-12-03", "seconds": 10.0}
+def _result(runs, *, budget=8, temperature=1.0, commit="abc", planned=TASKS, learning_arm="best",
+            lora_rank=16, best_lr=1e-4, families=None, date="2026-12-03"):
+    return {"purpose": "p", "learning_arm": learning_arm, "validation": {"chosen": learning_arm},
+            "arms": {"learning-off": {"learning": False}, "best": {"learning_rate": best_lr}},
+            "test_tasks": {"f": planned}, "not_run": {}, "runs": runs,
+            "settings": {"budget": budget, "families": families or {"f": "f.jsonl"},
+                         "experiment_config": {"temperature": temperature, "model": "m", "seed": 0,
+                                               "lora_rank": lora_rank, "learning_rate": 1e-3}},
+            "gpu": "G", "cpu": "C", "cpus": 16, "commit": commit, "date": date, "seconds": 10.0}
 
 
 def _solved(arm, seed, task):
@@ -39,7 +42,9 @@ def _all(seeds):
 
 def test_two_calls_are_tabled_as_one_experiment():
     runs = _all([0, 1])
-    merged = merge([("a.json", _result(runs[:5])), ("b.json", _result(runs[5:], commit="def"))])
+    validation_run = {**runs[0], "phase": "validation", "seed": 100}
+    merged = merge([("a.json", _result(runs[:5] + [validation_run], families={"f": "f.jsonl", "g": "g.jsonl"})),
+                    ("b.json", _result(runs[5:], commit="def", date="2026-12-04"))])
     fam = merged["families"]["f"]
     assert fam["seeds"] == [0, 1] and fam["n_tasks"] == 4
     assert fam["arms"]["best"]["pass_at_n"] == [0.5, 0.5]
@@ -49,7 +54,31 @@ def test_two_calls_are_tabled_as_one_experiment():
     assert [m["test_runs"] for m in merged["merged_from"]] == [5, 11]
     assert merged["commit"] == "several: see merged_from" and len(merged["runs"]) == 16
     assert merged["not_run"] == {}
+    assert merged["seconds"] == 20.0 and merged["date"] == "2026-12-04"
+    assert merged["settings"]["families"] == {"f": "f.jsonl", "g": "g.jsonl"}
+    assert not any(r["phase"] == "validation" for r in merged["runs"])
 
+
+@pytest.mark.parametrize("arm", ARMS)
+def test_a_seed_missing_one_run_of_any_arm_is_not_whole(arm):
+    runs = [r for r in _all([0, 1]) if not (r["seed"] == 1 and r["task"] == "t3" and r["arm"] == arm)]
+    assert merge([("a.json", _result(runs))])["families"]["f"]["seeds"] == [0]
+
+
+def test_a_planned_task_no_arm_ran_keeps_the_seed_from_being_whole():
+    """The plan (`test_tasks`) tells a seed cut short from a whole one, even for a checkpoint."""
+    runs = [r for r in _all([0]) if r["task"] != "t3"]
+    checkpoint = {**_result(runs), "partial": True}
+    merged = merge([("a.partial.json", checkpoint)])
+    assert merged["not_run"]["f"]["partial_seed"] == 0 and merged["families"]["f"]["n_tasks"] == 3
+    assert merged["merged_from"][0]["checkpoint"] is True
+    again = merge([("merged.json", merged)])  # a merged result keeps its plan when merged again
+    assert again["not_run"]["f"]["tasks_not_reported"] == ["t3"]
+
+
+def test_partial_seeds_that_tie_report_the_lowest():
+    runs = [r for r in _all([0, 1]) if r["task"] != ("t3" if r["seed"] == 0 else "t2")]
+    assert merge([("a.json", _result(runs))])["families"]["f"]["seeds"] == [0]
 
 def test_a_seed_cut_short_is_not_reported_beside_whole_ones():
     runs = [r for r in _all([0, 1]) if not (r["seed"] == 1 and r["task"] == "t3" and r["arm"] == "best")]
@@ -67,21 +96,42 @@ def test_without_a_whole_seed_the_best_partial_seed_is_reported_on_its_paired_ta
     assert merged["not_run"]["f"]["tasks_not_reported"] == ["t3"]
 
 
-def test_a_run_in_two_sources_is_refused():
+def test_a_run_recorded_twice_is_refused_naming_both_places():
     runs = _all([0])
-    with pytest.raises(ValueError, match="also in another source"):
+    with pytest.raises(ValueError, match="recorded twice: in a.json and in b.json"):
         merge([("a.json", _result(runs)), ("b.json", _result(runs[:1]))])
+    with pytest.raises(ValueError, match="recorded twice: in a.json and in a.json"):
+        merge([("a.json", _result(runs + runs[:1]))])
 
 
-@pytest.mark.parametrize("change, key", [({"budget": 16}, "budget"), ({"temperature": 0.5}, "temperature")])
+@pytest.mark.parametrize("change, key", [({"budget": 16}, "budget"), ({"temperature": 0.5}, "temperature"),
+                                         ({"learning_arm": "other"}, "learning_arm"),
+                                         ({"lora_rank": 32}, "lora_rank"), ({"best_lr": 1e-3}, "arm best"),
+                                         ({"families": {"f": "other.jsonl"}}, "family f")])
 def test_sources_that_are_not_one_experiment_are_refused(change, key):
     with pytest.raises(ValueError, match=f"{key} is .* not one experiment"):
         merge([("a.json", _result(_all([0]))), ("b.json", _result(_all([1]), **change))])
 
 
-def test_a_checkpoint_is_refused_with_the_way_to_continue():
-    with pytest.raises(ValueError, match="--skip-runs-in"):
+def test_an_old_checkpoint_without_its_settings_is_refused():
+    with pytest.raises(ValueError, match="not a science result"):
         merge([("a.partial.json", {"partial": True, "runs": _all([0])})])
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda r: r["runs"][0].pop("task"), "run 0 has no valid 'task'"),
+    (lambda r: r["runs"][1].update(seed="1"), "run 1 has no valid 'seed'"),
+    (lambda r: r["runs"][2].update(first_correct="x"), "run 2 has no valid 'first_correct'"),
+    (lambda r: r.update(runs={"a": 1}), "runs is not a list"),
+    (lambda r: r.update(learning_arm=None), "the learning arm was not chosen yet"),
+    (lambda r: r["settings"].pop("budget"), "lack the budget"),
+    (lambda r: r.update(runs=[]), "no test runs"),
+])
+def test_a_spoilt_source_is_refused_by_name(spoil, message):
+    res = _result(_all([0]))
+    spoil(res)
+    with pytest.raises(ValueError, match=message):
+        merge([("a.json", res)])
 
 
 def test_the_cli_merges_and_names_a_bad_source(tmp_path):

@@ -101,7 +101,10 @@ def test_runs_an_earlier_call_finished_are_not_run_again(tiny_model_dir, tmp_pat
     ids = [t for t in science.split([f"fam-{i}" for i in range(3)], 0, 3)[1]]
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"runs": [{"phase": "test", "family": "f", "arm": "learning-off",
-                                             "seed": 5, "task": t} for t in ids]}))
+                                             "seed": 5, "task": t} for t in ids]
+                                   # with --chosen, validation runs may be skipped too
+                                   + [{"phase": "validation", "family": "f", "arm": "learning-off",
+                                       "seed": 100, "task": ids[0]}]}))
     skip = science.finished_runs([earlier])
     result = science.run({"f": str(tmp_path / "f.jsonl")}, model=str(tiny_model_dir), budget=8, seeds=1,
                          seed_from=5, val_tasks=0, test_tasks=3, test_arms=("learning-off",),
@@ -116,3 +119,40 @@ def test_runs_an_earlier_call_finished_are_not_run_again(tiny_model_dir, tmp_pat
         science.finished_runs([earlier])
     with pytest.raises(ValueError, match="missing.json"):
         science.finished_runs([tmp_path / "missing.json"])
+
+
+def test_a_continuation_without_the_earlier_choice_is_refused(tmp_path, monkeypatch):
+    """Skipping validation runs would leave the choice to an empty table: refused with the way out."""
+    import pytest
+
+    from arcfarm.bench import science
+
+    def no_runs(workers):
+        raise AssertionError("the continuation started runs")
+    monkeypatch.setattr(science, "_pool", no_runs)
+
+    _tasks(tmp_path / "f.jsonl", 3)
+    skip = frozenset({("validation", "f", "learning-off", 100, "fam-0")})
+    with pytest.raises(ValueError, match="--chosen and --validation-from"):
+        science.run({"f": str(tmp_path / "f.jsonl")}, val_tasks=1, test_tasks=2, skip=skip)
+
+
+def test_a_killed_calls_checkpoint_is_merged_like_a_result(tiny_model_dir, tmp_path, monkeypatch):
+    """The checkpoint written after each run carries the settings and the choice, so the runs of
+    a call killed at a hard limit are tabled by science-merge, not lost."""
+    from arcfarm.bench import science
+    from arcfarm.bench.science_merge import merge
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    _tasks(tmp_path / "f.jsonl", 2)
+    saved = []
+    earlier = {"chosen": "reference-lr1e-4", "tasks": {"g": ["g-1"]}}
+    science.run({"f": str(tmp_path / "f.jsonl")}, model=str(tiny_model_dir), budget=8, seeds=1,
+                val_tasks=0, test_tasks=1, test_arms=("learning-off",), chosen="reference-lr1e-4",
+                validation_from=earlier, checkpoint=saved.append,
+                overrides=["samples_per_prompt=2", "max_new_tokens=8", "device=cpu", "dtype=float32"])
+    last = saved[-1]
+    assert last["partial"] and last["validation"]["tasks"] == {"g": ["g-1"]}
+    merged = merge([("killed.partial.json", json.loads(json.dumps(last)))])
+    fam = merged["families"]["f"]
+    assert fam["seeds"] == [0] and set(fam["arms"]) == {"learning-off", "reference-lr1e-4"}
