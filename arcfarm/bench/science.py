@@ -144,6 +144,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
     if workers > 1 and "exec_workers" not in experiment:
         experiment["exec_workers"] = max(1, (os.cpu_count() or 1) // workers)
     fixed, candidates = fixed_arms(budget), recipe_arms(budget, recipes)
+    if chosen is not None and chosen != "committed" and chosen not in [a.name for a in candidates]:
+        raise ValueError(f"--chosen {chosen}: not one of the recipes {[a.name for a in candidates]}")
     for arm in fixed + candidates:  # arms may not change the prompts
         shaping = set(arm.values) & PROMPT_KEYS - {"initial_predictions", "predictions_per_epoch", "max_epochs"}
         if shaping:
@@ -191,13 +193,22 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
         # the choice needs every validation run in this call: a continuation names it instead
         raise ValueError("validation runs cannot be skipped; continue with --chosen and "
                          "--validation-from the result whose validation chose it")
-    planned = len(queue)
-    queue = [j for j in queue if j[0] not in skip]
-    n_skipped = planned - len(queue)
-    if skip:
-        log(f"{n_skipped} of {planned} planned runs finished earlier and are skipped"
-            + ("" if n_skipped else f" (none of the {len(skip)} earlier runs matches: same --family names?)")
-            + "; table the union with science-merge")
+    skipped: list[int] = [0]  # runs of the plan an earlier call finished (this call and after the choice)
+
+    def not_skipped(jobs: list[tuple[tuple, tuple]]) -> list[tuple[tuple, tuple]]:
+        kept = [j for j in jobs if j[0] not in skip]
+        skipped[0] += len(jobs) - len(kept)
+        return kept
+
+    def log_skipped() -> None:
+        if skip:
+            log(f"{skipped[0]} planned runs finished earlier and are skipped"
+                + ("" if skipped[0] else f" (none of the {len(skip)} earlier runs matches: same --family names?)")
+                + "; table the union with science-merge")
+
+    queue = not_skipped(queue)
+    if best is not None:
+        log_skipped()
     n_val = sum(1 for k, _ in queue if k[0] == "validation")
     stopped_early = False
     base = load_config(None, values=experiment)  # the experiment's settings, before any arm's
@@ -210,8 +221,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                      "val_seed": val_seed, "val_tasks": val_tasks, "test_tasks": test_tasks,
                      "workers": workers, "families": families, "experiment_config": base.model_dump(),
                      "sandbox": os.environ.get("ARCFARM_SANDBOX", "strict"),
-                     # a continuation's `families` tables only its own runs: science-merge tables the union
-                     "runs_skipped_as_finished_earlier": n_skipped},
+                     # the experiment's own settings, before any arm's (science_merge compares them)
+                     "experiment_config_scope": "experiment"},
         "gpu": device_name(base.device), "cpu": cpu_model(), "cpus": os.cpu_count(),
         "commit": git_commit(), "date": today(),
     }
@@ -222,6 +233,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                 "arms": validation, "chosen": best, "from_earlier_run": chosen is not None}
 
     def save() -> None:  # a call killed at a hard limit keeps every finished run and the choice
+        # a continuation's `families` tables only its own runs: science-merge tables the union
+        header["settings"]["runs_skipped_as_finished_earlier"] = skipped[0]
         if checkpoint:
             checkpoint({**header, "partial": True, "learning_arm": best, "validation": validation_part(),
                         "runs": run_records(results), "seconds": round(time.perf_counter() - started, 1)})
@@ -253,8 +266,9 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                     f"{n} pass@n {v['pass_at_n']:.3f} pass@2 {v['pass_at_2']:.3f}"
                     for n, v in validation.items()) + f"; chosen: {best}")
                 if best != "committed":
-                    queue += [j for j in jobs_for("test", next(a for a in candidates if a.name == best),
-                                                  test_seeds) if j[0] not in skip]
+                    queue += not_skipped(jobs_for("test", next(a for a in candidates if a.name == best),
+                                                  test_seeds))
+                log_skipped()
                 save()
     # Only seeds whose every arm ran on every test task are reported (a deadline may cut the rest).
     arms_wanted = [a.name for a in fixed] + ([best] if best and best not in [a.name for a in fixed] else [])
@@ -278,7 +292,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                     [list(p) for p in not_run], "seeds_reported": done_seeds,
                     "test_tasks_not_finished": {f: sorted(set(parts[f][1]) - set(finished[f]))
                                                 for f in families}},
-        "settings": {**header["settings"], "seeds": done_seeds},
+        "settings": {**header["settings"], "seeds": done_seeds,
+                     "runs_skipped_as_finished_earlier": skipped[0]},
         "seconds": round(time.perf_counter() - started, 1),
     }
 

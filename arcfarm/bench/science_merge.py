@@ -24,6 +24,11 @@ from arcfarm.bench.science import _family, add_plots
 
 _RUN_TYPES = {"family": str, "arm": str, "seed": int, "task": str, "pass_at_2": Real,
               "new_outputs_per_epoch": list, "seconds": Real}
+# Parts of a result that must have these types when present.
+_PART_TYPES = {"validation": dict, "arms": dict, "test_tasks": dict, "not_run": dict, "families": dict}
+# Settings of a call that may differ within one experiment: the seed (a later call adds seeds)
+# and the sandbox's processes per Solver (derived from the machine's cores and --workers).
+_MAY_DIFFER = {"seed", "exec_workers"}
 
 
 def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -73,8 +78,8 @@ def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                             "tasks_not_reported": sorted(set(universe) - set(ids))}
     commits = {r["commit"] for _, r in sources}
     return {
-        **{k: first[k] for k in ("purpose", "learning_arm", "validation", "arms", "gpu", "cpu", "cpus")
-           if k in first},
+        **{k: first[k] for k in ("purpose", "learning_arm", "validation", "gpu", "cpu", "cpus") if k in first},
+        "arms": {n: v for _, r in sources for n, v in r.get("arms", {}).items()},
         "families": families,
         "not_run": not_run,
         "test_tasks": plan,
@@ -86,8 +91,10 @@ def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "seconds": round(sum(r["seconds"] for _, r in sources), 1),
         "merged_from": [{"path": p, "commit": r["commit"], "date": r["date"], "seconds": r["seconds"],
                          "gpu": r.get("gpu"), "workers": r["settings"].get("workers"),
+                         "exec_workers": r["settings"].get("experiment_config", {}).get("exec_workers"),
                          "deadline_s": r["settings"].get("deadline_s"), "checkpoint": bool(r.get("partial")),
-                         "test_runs": sum(x["phase"] == "test" for x in r["runs"])}
+                         "test_runs": sum(x["phase"] == "test" for x in r["runs"]),
+                         **({"merged_from": r["merged_from"]} if "merged_from" in r else {})}
                         for p, r in sources],
         "runs": [dict(r) for _, r in sorted(results.items())],
     }
@@ -96,7 +103,7 @@ def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 def load(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         return str(path), json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: {exc}") from None
 
 
@@ -111,6 +118,18 @@ def _check_source(path: str, res: Any) -> None:
     settings = res["settings"]
     if not isinstance(settings.get("budget"), int) or not isinstance(settings.get("families"), dict):
         raise ValueError(f"{path}: settings lack the budget or the families")
+    if not isinstance(settings.get("experiment_config", {}), dict):
+        raise ValueError(f"{path}: settings.experiment_config is not a mapping")
+    for part, kind in _PART_TYPES.items():
+        if part in res and not isinstance(res[part], kind):
+            raise ValueError(f"{path}: {part} is not a {kind.__name__}")
+    if not all(isinstance(v, dict) for v in res.get("arms", {}).values()):
+        raise ValueError(f"{path}: an arm's settings are not a mapping")
+    if not all(isinstance(v, list) for v in res.get("test_tasks", {}).values()):
+        raise ValueError(f"{path}: test_tasks holds something else than lists of task ids")
+    if not all(isinstance(v, dict) for v in (*res.get("families", {}).values(), *res.get("not_run", {}).values())
+               if v is not None and not isinstance(v, (bool, list))):
+        raise ValueError(f"{path}: families or not_run hold something else than mappings")
     if not isinstance(res["runs"], list):
         raise ValueError(f"{path}: runs is not a list")
     for i, r in enumerate(res["runs"]):
@@ -119,26 +138,33 @@ def _check_source(path: str, res: Any) -> None:
         if r["phase"] != "test":
             continue
         for field, kind in _RUN_TYPES.items():
-            if not isinstance(r.get(field), kind):
+            if not isinstance(r.get(field), kind) or (kind is int and isinstance(r[field], bool)):
                 raise ValueError(f"{path}: run {i} has no valid {field!r}")
-        if r.get("first_correct") is not None and not isinstance(r["first_correct"], int):
+        fc = r.get("first_correct")
+        if fc is not None and (not isinstance(fc, int) or isinstance(fc, bool)):
             raise ValueError(f"{path}: run {i} has no valid 'first_correct'")
+        if "cpu_s" in r and not isinstance(r["cpu_s"], Real):
+            raise ValueError(f"{path}: run {i} has no valid 'cpu_s'")
+        if not all(isinstance(x, Real) for x in r["new_outputs_per_epoch"]):
+            raise ValueError(f"{path}: run {i} has no valid 'new_outputs_per_epoch'")
 
 
 def _check_same(path_a: str, a: dict[str, Any], path_b: str, b: dict[str, Any]) -> None:
     sa, sb = a["settings"], b["settings"]
-    pairs = [("budget", sa["budget"], sb["budget"]),
-             ("learning_arm", a["learning_arm"], b["learning_arm"]),
-             ("validation.chosen", a.get("validation", {}).get("chosen"), b.get("validation", {}).get("chosen")),
-             ("sandbox", sa.get("sandbox"), sb.get("sandbox"))]
+    pairs = [(k, sa.get(k), sb.get(k)) for k in ("budget", "val_tasks", "test_tasks", "val_seed")]
+    pairs += [("learning_arm", a["learning_arm"], b["learning_arm"]),
+              ("validation.chosen", a.get("validation", {}).get("chosen"), b.get("validation", {}).get("chosen")),
+              ("sandbox", sa.get("sandbox"), sb.get("sandbox"))]
     arms_a, arms_b = a.get("arms", {}), b.get("arms", {})
     pairs += [(f"arm {n}", arms_a[n], arms_b[n]) for n in sorted(set(arms_a) & set(arms_b))]
     pairs += [(f"family {f}", sa["families"][f], sb["families"][f])
               for f in sorted(set(sa["families"]) & set(sb["families"]))]
-    # keys an arm sets are compared through the arms; the seed is what a later call may change
-    per_arm = {k for arms in (arms_a, arms_b) for v in arms.values() for k in v} | {"seed"}
+    # Results before 2026-12-03 recorded the first test arm's config (the experiment's with that
+    # arm's keys on top); its keys are compared through the arms instead.
+    folded = {k for res in (a, b) if res["settings"].get("experiment_config_scope") != "experiment"
+              for k in next(iter(res.get("arms", {}).values()), {})}
     ca, cb = sa.get("experiment_config", {}), sb.get("experiment_config", {})
-    pairs += [(k, ca.get(k), cb.get(k)) for k in sorted((set(ca) | set(cb)) - per_arm)]
+    pairs += [(k, ca.get(k), cb.get(k)) for k in sorted((set(ca) | set(cb)) - _MAY_DIFFER - folded)]
     for key, va, vb in pairs:
         if va != vb:
             raise ValueError(f"{path_b}: {key} is {vb!r} but {va!r} in {path_a}; not one experiment")

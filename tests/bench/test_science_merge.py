@@ -21,13 +21,16 @@ def _run(arm, seed, task, solved):
 
 
 def _result(runs, *, budget=8, temperature=1.0, commit="abc", planned=TASKS, learning_arm="best",
-            lora_rank=16, best_lr=1e-4, families=None, date="2026-12-03"):
+            lora_rank=16, best_lr=1e-4, families=None, date="2026-12-03", new_format=True, learning=True,
+            exec_workers=1, val_tasks=0):
     return {"purpose": "p", "learning_arm": learning_arm, "validation": {"chosen": learning_arm},
             "arms": {"learning-off": {"learning": False}, "best": {"learning_rate": best_lr}},
             "test_tasks": {"f": planned}, "not_run": {}, "runs": runs,
-            "settings": {"budget": budget, "families": families or {"f": "f.jsonl"},
+            "settings": {"budget": budget, "families": families or {"f": "f.jsonl"}, "val_tasks": val_tasks,
                          "experiment_config": {"temperature": temperature, "model": "m", "seed": 0,
-                                               "lora_rank": lora_rank, "learning_rate": 1e-3}},
+                                               "lora_rank": lora_rank, "learning_rate": 1e-3,
+                                               "learning": learning, "exec_workers": exec_workers},
+                         **({"experiment_config_scope": "experiment"} if new_format else {})},
             "gpu": "G", "cpu": "C", "cpus": 16, "commit": commit, "date": date, "seconds": 10.0}
 
 
@@ -105,12 +108,33 @@ def test_a_run_recorded_twice_is_refused_naming_both_places():
 
 
 @pytest.mark.parametrize("change, key", [({"budget": 16}, "budget"), ({"temperature": 0.5}, "temperature"),
+                                         ({"learning": False}, "learning"), ({"val_tasks": 16}, "val_tasks"),
                                          ({"learning_arm": "other"}, "learning_arm"),
                                          ({"lora_rank": 32}, "lora_rank"), ({"best_lr": 1e-3}, "arm best"),
                                          ({"families": {"f": "other.jsonl"}}, "family f")])
 def test_sources_that_are_not_one_experiment_are_refused(change, key):
     with pytest.raises(ValueError, match=f"{key} is .* not one experiment"):
         merge([("a.json", _result(_all([0]))), ("b.json", _result(_all([1]), **change))])
+
+
+def test_what_may_differ_between_calls_of_one_experiment():
+    """Older results recorded the first arm's config (here learning-off's `learning: false`); a
+    call on a machine with other cores derives another exec_workers; an arm one call added keeps
+    its settings."""
+    old = _result(_all([0]), new_format=False, learning=False)
+    new = _result(_all([1]), exec_workers=8)
+    new["arms"]["sampling-only"] = {"initial_predictions": 8}
+    merged = merge([("old.json", old), ("new.json", new)])
+    assert merged["families"]["f"]["seeds"] == [0, 1]
+    assert set(merged["arms"]) == {"learning-off", "best", "sampling-only"}
+    assert [m["exec_workers"] for m in merged["merged_from"]] == [1, 8]
+
+
+def test_a_merged_result_merged_again_keeps_its_sources():
+    merged = merge([("a.json", _result(_all([0]))), ("b.json", _result(_all([1])))])
+    again = merge([("m.json", merged), ("c.json", _result(_all([2])))])
+    assert again["families"]["f"]["seeds"] == [0, 1, 2]
+    assert [m["path"] for m in again["merged_from"][0]["merged_from"]] == ["a.json", "b.json"]
 
 
 def test_an_old_checkpoint_without_its_settings_is_refused():
@@ -126,6 +150,11 @@ def test_an_old_checkpoint_without_its_settings_is_refused():
     (lambda r: r.update(learning_arm=None), "the learning arm was not chosen yet"),
     (lambda r: r["settings"].pop("budget"), "lack the budget"),
     (lambda r: r.update(runs=[]), "no test runs"),
+    (lambda r: r.update(validation=None), "validation is not a dict"),
+    (lambda r: r["arms"].update(best=None), "an arm's settings are not a mapping"),
+    (lambda r: r["runs"][0].update(cpu_s="1"), "run 0 has no valid 'cpu_s'"),
+    (lambda r: r["runs"][0].update(new_outputs_per_epoch=["x"]), "run 0 has no valid 'new_outputs_per_epoch'"),
+    (lambda r: r["runs"][0].update(seed=True), "run 0 has no valid 'seed'"),
 ])
 def test_a_spoilt_source_is_refused_by_name(spoil, message):
     res = _result(_all([0]))
@@ -138,6 +167,9 @@ def test_the_cli_merges_and_names_a_bad_source(tmp_path):
     a, b, out = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "m.json"
     a.write_text(json.dumps(_result(_all([0]))))
     b.write_text("{not json")
+    bad = CliRunner().invoke(app, ["bench", "science-merge", str(a), str(b), "--out", str(out)])
+    assert bad.exit_code == 2 and "b.json" in bad.output and not out.exists()
+    b.write_bytes(b"\xff\xfe{")
     bad = CliRunner().invoke(app, ["bench", "science-merge", str(a), str(b), "--out", str(out)])
     assert bad.exit_code == 2 and "b.json" in bad.output and not out.exists()
     b.write_text(json.dumps(_result(_all([1]))))

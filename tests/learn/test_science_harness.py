@@ -113,6 +113,7 @@ def test_runs_an_earlier_call_finished_are_not_run_again(tiny_model_dir, tmp_pat
                                     "dtype=float32"])
     assert result["settings"]["seeds_asked"] == [5]
     assert result["runs"] == [] and result["families"] == {}
+    assert result["settings"]["runs_skipped_as_finished_earlier"] == 3
     earlier.write_text(json.dumps({"runs": [["test", "f"]]}))
     import pytest
     with pytest.raises(ValueError, match="cannot be skipped"):
@@ -156,3 +157,13 @@ def test_a_killed_calls_checkpoint_is_merged_like_a_result(tiny_model_dir, tmp_p
     merged = merge([("killed.partial.json", json.loads(json.dumps(last)))])
     fam = merged["families"]["f"]
     assert fam["seeds"] == [0] and set(fam["arms"]) == {"learning-off", "reference-lr1e-4"}
+
+
+def test_a_chosen_recipe_that_is_not_a_candidate_is_refused(tmp_path):
+    import pytest
+
+    from arcfarm.bench import science
+
+    _tasks(tmp_path / "f.jsonl", 3)
+    with pytest.raises(ValueError, match="--chosen nope: not one of the recipes"):
+        science.run({"f": str(tmp_path / "f.jsonl")}, chosen="nope", val_tasks=0, test_tasks=2)
