@@ -400,14 +400,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         earlier = earlier_validation(a.chosen, a.validation_from)
         skip = finished_runs(a.skip_runs_in)
+        result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, seed_from=a.seed_from,
+                     val_tasks=a.val_tasks,
+                     test_arms=tuple(a.test_arms.split(",")), chosen=a.chosen, validation_from=earlier,
+                     test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
+                     recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
+                     skip=skip, log=log, checkpoint=checkpoint)
     except ValueError as exc:
-        raise SystemExit(str(exc)) from None
-    result = run(families, model=a.model, budget=a.budget, seeds=a.seeds, seed_from=a.seed_from,
-                 val_tasks=a.val_tasks,
-                 test_arms=tuple(a.test_arms.split(",")), chosen=a.chosen, validation_from=earlier,
-                 test_tasks=a.test_tasks, workers=a.workers, deadline_s=a.deadline_s,
-                 recipes=[r for r in a.recipes.split(",") if r] or None, overrides=a.overrides,
-                 skip=skip, log=log, checkpoint=checkpoint)
+        raise SystemExit(f"error: {exc}") from None
     if a.plots:
         add_plots(result, a.plots)
     a.out.parent.mkdir(parents=True, exist_ok=True)
