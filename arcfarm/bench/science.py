@@ -408,10 +408,15 @@ def main(argv: list[str] | None = None) -> None:
                      skip=skip, log=log, checkpoint=checkpoint)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    if a.plots:
-        add_plots(result, a.plots)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, a.out, a.plots)
+
+
+def write_result(result: dict[str, Any], out: Path, plots: Path | None) -> None:
+    """The `python -m` entry points' output: plots (when asked) first, as their paths go in the JSON."""
+    if plots:
+        add_plots(result, plots)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def finished_runs(paths: list[Path]) -> frozenset[tuple]:

@@ -20,7 +20,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from arcfarm.bench.science import _family, add_plots
+from arcfarm.bench.science import _family, write_result
 
 _RUN_TYPES = {"family": str, "arm": str, "seed": int, "task": str, "pass_at_2": Real,
               "new_outputs_per_epoch": list, "seconds": Real}
@@ -193,10 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         result = merge([load(p) for p in a.sources])
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    if a.plots:
-        add_plots(result, a.plots)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, a.out, a.plots)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
@@ -60,21 +60,17 @@ def bench_science(
             out.parent.mkdir(parents=True, exist_ok=True)
             out.with_suffix(".partial.json").write_text(json.dumps(partial, indent=2))
 
-    try:
+    def build() -> dict:
         earlier = science.earlier_validation(chosen, validation_from)
         skip = science.finished_runs(skip_runs_in)
-        result = science.run(_families(family), model=model, budget=budget, seeds=seeds,
-                             seed_from=seed_from,
-                             val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
-                             recipes=names, overrides=set_, deadline_s=deadline_s,
-                             test_arms=tuple(a for a in test_arms.split(",") if a), chosen=chosen,
-                             validation_from=earlier, skip=skip, log=log, checkpoint=checkpoint)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
-    if plots is not None:
-        science.add_plots(result, plots)
-    emit(result, json_out, out)
+        return science.run(_families(family), model=model, budget=budget, seeds=seeds,
+                           seed_from=seed_from,
+                           val_tasks=val_tasks, test_tasks=test_tasks, workers=workers,
+                           recipes=names, overrides=set_, deadline_s=deadline_s,
+                           test_arms=tuple(a for a in test_arms.split(",") if a), chosen=chosen,
+                           validation_from=earlier, skip=skip, log=log, checkpoint=checkpoint)
+
+    _finish(build, plots, json_out, out)
 
 
 @bench_app.command("science-merge")
@@ -85,11 +81,17 @@ def bench_science_merge(
     json_out: bool = typer.Option(False, "--json", help="Print the merged JSON on stdout."),
 ) -> None:
     """Table several calls of one experiment (cut by deadlines, later seeds) as one result."""
-    from arcfarm.bench import science
     from arcfarm.bench.science_merge import load, merge
 
+    _finish(lambda: merge([load(p) for p in sources]), plots, json_out, out)
+
+
+def _finish(build: Callable[[], dict], plots: Optional[Path], json_out: bool, out: Optional[Path]) -> None:
+    """Build the result (a refused input is one error line, exit 2), add its plots, write it."""
+    from arcfarm.bench import science
+
     try:
-        result = merge([load(p) for p in sources])
+        result = build()
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
