@@ -298,7 +298,7 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
     }
 
 
-RUN_FIELDS = ("first_correct", "pass_at_2", "new_outputs_per_epoch", "seconds", "cpu_s")
+RUN_FIELDS = ("first_correct", "pass_at_2", "new_outputs_per_epoch", "seconds", "cpu_s", "phase_s")
 
 
 def run_records(results: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:

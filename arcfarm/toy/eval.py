@@ -106,7 +106,10 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
 
     result = solver.solve(task, cfg, LoopHooks(on_predictions=on_predictions))
     epochs = [e.epoch for e in result.epochs]
-    return {"pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
+    # where the wall time went, summed over rounds: says whether sampling, the sandbox or training bounds a run
+    phase_s = {k: round(sum(getattr(e, f"{k}_s") for e in result.epochs), 2)
+               for k in ("sample", "execute", "relabel", "train", "reset")}
+    return {"phase_s": phase_s, "pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
             "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds,
             "distinct_outputs": len(seen), "new_outputs_per_epoch": [new_per_epoch.get(e, 0) for e in epochs]}
 
