@@ -349,13 +349,25 @@ def _family(results: dict[tuple, dict], fam: str, ids: list[str], arms: list[str
             "seconds": [round(sum(r["seconds"] for r in row), 1) for row in runs],
             "cpu_s": [round(sum(r.get("cpu_s", 0.0) for r in row), 1) for row in runs],
         }
-    if "learning-off" in solved and learning_arm in solved:
-        mean, low, high = paired_bootstrap(solved[learning_arm].mean(axis=0), solved["learning-off"].mean(axis=0))
-        out["ci95_learning_minus_off"] = [round(low, 4), round(high, 4)]
-        out["learning_minus_off"] = {"arm": learning_arm, "pass_at_n_mean": round(mean, 4),
-                                     "per_seed": [round(float(d), 4) for d in
-                                                  (solved[learning_arm] - solved["learning-off"]).mean(axis=1)]}
+    if "learning-off" not in solved:
+        return out
+    # every other arm against learning-off, paired per task (the issue's key is the learning arm's)
+    out["minus_off"] = {arm: _minus_off(hits, solved["learning-off"]) for arm, hits in solved.items()
+                        if arm != "learning-off"}
+    if learning_arm in solved:
+        diff = out["minus_off"][learning_arm]
+        out["ci95_learning_minus_off"] = diff["ci95"]
+        out["learning_minus_off"] = {"arm": learning_arm, "pass_at_n_mean": diff["pass_at_n_mean"],
+                                     "per_seed": diff["per_seed"]}
     return out
+
+
+def _minus_off(arm: np.ndarray, off: np.ndarray) -> dict[str, Any]:
+    """pass@n of an arm minus learning-off's ([seed, task] arrays): mean, per seed, and a paired
+    bootstrap 95% interval over tasks of the seed-averaged difference."""
+    mean, low, high = paired_bootstrap(arm.mean(axis=0), off.mean(axis=0))
+    return {"pass_at_n_mean": round(mean, 4), "ci95": [round(low, 4), round(high, 4)],
+            "per_seed": [round(float(d), 4) for d in (arm - off).mean(axis=1)]}
 
 
 def curves(result: dict[str, Any], family: str) -> dict[str, list[float]]:

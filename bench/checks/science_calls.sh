@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name,memory.used --format=csv > $OUT/gpu.txt
 if [ "${MPS:-0}" = 1 ]; then
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
-  if nvidia-cuda-mps-control -d && timeout 60 python3 -c "import torch; torch.ones(1).cuda().sum().item()"; then
+  if { nvidia-cuda-mps-control -d || pgrep -x nvidia-cuda-mps >/dev/null; } && timeout 60 python3 -c "import torch; torch.ones(1).cuda().sum().item()"; then
     echo "mps: on" | tee -a $OUT/gpu.txt
   else
     echo quit | nvidia-cuda-mps-control 2>/dev/null; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY

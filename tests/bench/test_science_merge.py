@@ -54,6 +54,8 @@ def test_two_calls_are_tabled_as_one_experiment():
     assert fam["arms"]["learning-off"]["pass_at_n"] == [0.25, 0.25]
     assert fam["learning_minus_off"]["per_seed"] == [0.25, 0.25]
     assert fam["ci95_learning_minus_off"][0] >= 0.0
+    assert fam["minus_off"]["best"]["ci95"] == fam["ci95_learning_minus_off"]  # every arm vs off, one key
+    assert set(fam["minus_off"]) == {"best"}
     assert [m["test_runs"] for m in merged["merged_from"]] == [5, 11]
     assert merged["commit"] == "several: see merged_from" and len(merged["runs"]) == 16
     assert merged["not_run"] == {}
