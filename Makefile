@@ -73,6 +73,7 @@ demo: $(STAMP)
 # held-out tasks and the frame-preference probe. Everything goes to build/toy-aug/; copy the
 # model over models/toy only if its held-out pass@n is at least the committed model's.
 # (compile_decode=false: the compiled decode step has crashed evals, issue 15.)
+# On a lent GPU (10-minute calls, no typer): bench/checks/toy_augmented.sh, in two calls.
 TOY_AUG := build/toy-aug
 toy-augmented: $(STAMP) sandbox-deps
 	$(BIN)/arcfarm toy synth --n 40000 --heldout 0 --seed 0 --out $(TOY_AUG)/train.jsonl --workers 16
