@@ -15,6 +15,12 @@ per-task paired difference adapter minus control, mean over seeds. Solutions onl
     arcfarm bench learn-history --tasks data/toy/heldout.jsonl --seen-kinds objects,pixels \
         --unseen-kinds enclosures --limit 100 --budget 128 --seeds 0,1,2 -c toy-gpu \
         --out bench/results/learn-from-history.json
+
+The unseen group may come from another file (`--unseen-tasks`, e.g. another family of the science
+experiment); empty kinds take every task of the file. `--part adapter` (A, learn, B+, U+) and
+`--part control` (B0, U0) split a seed in two, so one machine can run them (and the seeds) as
+separate processes side by side; `merge` joins their results by seed and tables them as one run.
+`python -m arcfarm.bench.learn_history_bench` is the same without the CLI (GPU machines lack typer).
 """
 from __future__ import annotations
 
@@ -40,13 +46,20 @@ class Plan:
     config: str
     sets: list[str]
     policy: str = "top8"
+    unseen_file: Path | None = None  # None: tasks_file
+    part: str = "all"  # all | adapter (A, learn, B+, U+) | control (B0, U0)
 
 
-def _group(plan: Plan, kinds: list[str]) -> list:
-    rows = [json.loads(line) for line in plan.tasks_file.read_text().splitlines() if line.strip()]
-    chosen = [r for r in rows if r["kind"] in kinds][: plan.limit]
+PARTS = {"all": ("A", "B_adapter", "U_adapter", "B_control", "U_control"),
+         "adapter": ("A", "B_adapter", "U_adapter"), "control": ("B_control", "U_control")}
+KINDS = PARTS["all"]
+
+
+def _group(path: Path, kinds: list[str], limit: int) -> list:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    chosen = [r for r in rows if not kinds or r.get("kind") in kinds][:limit]
     if not chosen:
-        raise ValueError(f"{plan.tasks_file}: no tasks of kinds {kinds}")
+        raise ValueError(f"{path}: no tasks of kinds {kinds}")
     return [parse_task(r["id"], r) for r in chosen]
 
 
@@ -54,12 +67,17 @@ def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> d
     from arcfarm.db import reads
     from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.db.migrate import upgrade_embedded
+    from arcfarm.db.trainings import training_row
     from arcfarm.jobs import learn, submit
     from arcfarm.workers.embedded import EmbeddedRunner
     from arcfarm.workers.training_runner import BaseModelCache, run_training
 
+    if plan.part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {plan.part!r}")
+    seen = _group(plan.tasks_file, plan.seen_kinds, plan.limit)
+    unseen = _group(plan.unseen_file or plan.tasks_file, plan.unseen_kinds, plan.limit)
     upgrade_embedded(settings)
-    seen, unseen = _group(plan, plan.seen_kinds), _group(plan, plan.unseen_kinds)
+    wanted = PARTS[plan.part]
     runner = EmbeddedRunner(settings)
     factory = make_session_factory(make_db_engine(settings.db_url))
     sampling = {"initial_predictions": plan.budget, "max_epochs": 0}
@@ -82,29 +100,73 @@ def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> d
     models = BaseModelCache()
     try:
         for seed in plan.seeds:
-            run_a, a = do_run(f"learn-A-s{seed}", seen, seed, {})
-            config = submit.build_config(plan.config, overrides={**sampling, "seed": seed},
-                                         sets=plan.sets)
-            with factory() as s:
-                tid = learn.create_training(session=s, name=f"learn-A-s{seed}", run_ids=[run_a],
-                                            policy=plan.policy, config=config)
-            outcome = run_training(tid, session_factory=factory, artifacts=runner.artifacts,
-                                   worker_name="bench", models=models, max_deliveries=1)
-            if outcome != "done":
-                raise RuntimeError(f"training {tid} ended {outcome}; see `arcfarm trainings {tid}`")
-            later, based = seed + 1000, {"base_adapter": f"training:{tid}"}
+            record: dict = {"seed": seed, "runs": {}}
+            based: dict = {}
+            if "A" in wanted:
+                run_a, record["A"] = do_run(f"learn-A-s{seed}", seen, seed, {})
+                config = submit.build_config(plan.config, overrides={**sampling, "seed": seed},
+                                             sets=plan.sets)
+                with factory() as s:
+                    tid = learn.create_training(session=s, name=f"learn-A-s{seed}", run_ids=[run_a],
+                                                policy=plan.policy, config=config)
+                outcome = run_training(tid, session_factory=factory, artifacts=runner.artifacts,
+                                       worker_name="bench", models=models, max_deliveries=1)
+                if outcome != "done":
+                    raise RuntimeError(f"training {tid} ended {outcome}; see `arcfarm trainings {tid}`")
+                with factory() as s:
+                    row = training_row(session=s, training_id=tid) or {}
+                # what was learned, kept here: a lent machine's database does not come back
+                record.update(training_id=tid, A_run=run_a, training={
+                    k: row.get(k) for k in ("n_examples", "n_tokens", "steps", "final_loss", "seconds")})
+                based = {"base_adapter": f"training:{tid}"}
             # Adapter runs first, then controls: the worker's model is rebuilt once per switch.
             runs = {"B_adapter": (seen, based), "U_adapter": (unseen, based),
                     "B_control": (seen, {}), "U_control": (unseen, {})}
-            record = {"seed": seed, "training_id": tid, "A_run": run_a, "A": a, "runs": {}}
             for key, (tasks, extra) in runs.items():
-                run_id, record[key] = do_run(f"learn-{key}-s{seed}", tasks, later, extra)
-                record["runs"][key] = run_id
+                if key in wanted:
+                    run_id, record[key] = do_run(f"learn-{key}-s{seed}", tasks, seed + 1000, extra)
+                    record["runs"][key] = run_id
             seeds.append(record)
     finally:
         runner.close()
+    plan_json = {**plan.__dict__, "tasks_file": str(plan.tasks_file),
+                 "unseen_file": str(plan.unseen_file) if plan.unseen_file else None}
     return {"bench": "learn-history", "date": today(), "commit": git_commit(), "cpu": cpu_model(),
-            "plan": {**plan.__dict__, "tasks_file": str(plan.tasks_file)},
+            "plan": plan_json, "summary": summarize(seeds) if plan.part == "all" else None,
+            "seeds": seeds}
+
+
+def merge(results: list[dict]) -> dict:
+    """Parts of one experiment (same plan but `part` and `seeds`) joined by seed and tabled; refuses
+    a run kind recorded twice for a seed, a seed missing a kind, or plans that differ."""
+    def same(plan: dict) -> dict:
+        return {k: v for k, v in plan.items() if k not in ("part", "seeds")}
+
+    if not results:
+        raise ValueError("nothing to merge")
+    first = same(results[0]["plan"])
+    by_seed: dict[int, dict] = {}
+    for i, r in enumerate(results):
+        if same(r["plan"]) != first:
+            diff = sorted(k for k in set(first) | set(same(r["plan"])) if first.get(k) != r["plan"].get(k))
+            raise ValueError(f"result {i} has another plan ({', '.join(diff)} differ)")
+        for rec in r["seeds"]:
+            into = by_seed.setdefault(rec["seed"], {"seed": rec["seed"], "runs": {}})
+            for key in KINDS:
+                if key in rec:
+                    if key in into:
+                        raise ValueError(f"seed {rec['seed']}: {key} is in more than one result")
+                    into[key] = rec[key]
+            into["runs"].update(rec.get("runs", {}))
+            into.update({k: rec[k] for k in ("training_id", "A_run", "training") if k in rec})
+    seeds = [by_seed[s] for s in sorted(by_seed)]
+    for rec in seeds:
+        missing = [k for k in KINDS if k not in rec]
+        if missing:
+            raise ValueError(f"seed {rec['seed']}: no {', '.join(missing)} in any result")
+    return {**{k: results[-1][k] for k in ("bench", "date", "cpu")},
+            "commit": sorted({r["commit"] for r in results}),
+            "plan": {**first, "part": "all", "seeds": sorted(by_seed)},
             "summary": summarize(seeds), "seeds": seeds}
 
 
@@ -125,3 +187,49 @@ def summarize(seeds: list[dict]) -> dict:
                 "tasks_better": sum(d > 0 for d in diff.values()),
                 "tasks_worse": sum(d < 0 for d in diff.values())}
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python3 -m arcfarm.bench.learn_history_bench ...` (or `--merge PART.json ... --out X`)."""
+    import argparse
+    import sys
+
+    from arcfarm.settings import get_settings
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=Path, default=Path("data/toy/heldout.jsonl"))
+    ap.add_argument("--unseen-tasks", type=Path, default=None)
+    ap.add_argument("--seen-kinds", default="objects,pixels,small,dense")
+    ap.add_argument("--unseen-kinds", default="enclosures")
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--budget", type=int, default=128)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--config", "-c", default="toy-cpu")
+    ap.add_argument("--set", dest="sets", action="append", default=[])
+    ap.add_argument("--policy", default="top8")
+    ap.add_argument("--part", default="all", choices=sorted(PARTS))
+    ap.add_argument("--merge", type=Path, nargs="+", help="join these part results instead of running")
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args(argv)
+    try:
+        if a.merge:
+            result = merge([json.loads(p.read_text()) for p in a.merge])
+        else:
+            plan = Plan(tasks_file=a.tasks, seen_kinds=parse_kinds(a.seen_kinds), unseen_kinds=parse_kinds(a.unseen_kinds),
+                        limit=a.limit, budget=a.budget, seeds=[int(x) for x in a.seeds.split(",")],
+                        config=a.config, sets=a.sets, policy=a.policy, unseen_file=a.unseen_tasks,
+                        part=a.part)
+            result = run(plan, get_settings(), log=lambda m: print(m, file=sys.stderr, flush=True))
+    except (ValueError, KeyError, OSError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=2))
+
+
+def parse_kinds(text: str) -> list[str]:
+    """Comma-separated kinds; empty means every task of the file."""
+    return [k for k in text.split(",") if k]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
 """`arcfarm bench learn-history`'s arithmetic: pass rates per run kind and the paired per-task
-difference adapter - control, averaged over seeds, on hand-made results. (The bench itself runs
+difference adapter - control, averaged over seeds, on hand-made results; parts of seeds run as
+separate processes joined by `merge`; the task groups. (The bench itself runs
 the farm; at its smallest size it took minutes on the shared 2-core machine, too long for CI.)"""
 from __future__ import annotations
 
@@ -32,3 +33,62 @@ def test_paired_differences_and_rates():
     # pass@2: x lost its second attempt in seed 1 -> -0.5 on x.
     assert s["B.paired.pass_2"] == {"mean_difference": -0.25, "tasks_better": 0, "tasks_worse": 1}
     assert s["U.paired.pass_n"] == {"mean_difference": -0.5, "tasks_better": 0, "tasks_worse": 1}
+
+
+def _part(part, seeds, kinds, plan=None):
+    from arcfarm.bench.learn_history_bench import PARTS
+    base = {"tasks_file": "f.jsonl", "limit": 2, "budget": 8, "part": part, "seeds": seeds}
+    recs = []
+    for seed in seeds:
+        full = _seed(*kinds)
+        recs.append({"seed": seed, "runs": {k: 1 for k in PARTS[part] if k != "A"},
+                     **{k: full[k] for k in PARTS[part]}})
+    return {"bench": "learn-history", "date": "d", "cpu": "c", "commit": "abc",
+            "plan": {**base, **(plan or {})}, "summary": None, "seeds": recs}
+
+
+KINDS = ({"x": (True, True)}, {"x": (False, False)}, {"z": (False, False)}, {"z": (True, True)})
+
+
+def test_parts_of_a_seed_run_apart_are_tabled_as_one():
+    from arcfarm.bench.learn_history_bench import merge
+    merged = merge([_part("adapter", [0, 1], KINDS), _part("control", [1], KINDS),
+                    _part("control", [0], KINDS)])
+    assert merged["plan"]["seeds"] == [0, 1] and merged["plan"]["part"] == "all"
+    assert [s["seed"] for s in merged["seeds"]] == [0, 1]
+    assert merged["summary"]["B.paired.pass_n"] == {"mean_difference": 1.0, "tasks_better": 1, "tasks_worse": 0}
+    assert merged["summary"]["U.paired.pass_n"]["tasks_worse"] == 1
+
+
+def test_a_merge_refuses_missing_twice_recorded_and_foreign_parts():
+    import pytest
+
+    from arcfarm.bench.learn_history_bench import merge
+    with pytest.raises(ValueError, match="seed 1: no B_control, U_control"):
+        merge([_part("adapter", [0, 1], KINDS), _part("control", [0], KINDS)])
+    with pytest.raises(ValueError, match="seed 0: B_control is in more than one result"):
+        merge([_part("all", [0], KINDS), _part("control", [0], KINDS)])
+    with pytest.raises(ValueError, match="budget differ"):
+        merge([_part("adapter", [0], KINDS), _part("control", [0], KINDS, plan={"budget": 16})])
+
+
+def test_groups_take_every_kind_when_none_is_named_and_a_bad_part_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from arcfarm.bench.learn_history_bench import Plan, _group, run
+    from arcfarm.settings import Settings
+    path = tmp_path / "fam.jsonl"
+    task = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[1]], "output": [[2]]}]}
+    path.write_text("".join(json.dumps({"id": f"t{i}", "kind": k, **task}) + "\n"
+                            for i, k in enumerate(["a", "b", "a"])))
+    assert [t[0].id for t in _group(path, [], 5)] == ["t0", "t1", "t2"]
+    assert [t[0].id for t in _group(path, ["a"], 5)] == ["t0", "t2"]
+    with pytest.raises(ValueError, match="no tasks of kinds"):
+        _group(path, ["c"], 5)
+    plan = Plan(tasks_file=path, seen_kinds=[], unseen_kinds=[], limit=1, budget=1, seeds=[0],
+                config="toy-cpu", sets=[], part="half")
+    with pytest.raises(ValueError, match="part must be one of"):
+        run(plan, Settings(home=tmp_path / "home"))
+    assert not (tmp_path / "home").exists()  # refused before anything was written
