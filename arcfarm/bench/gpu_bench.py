@@ -8,7 +8,8 @@ Random weights: nothing is downloaded; no sampled program is valid, so the task 
 trainer synthetic examples of the real shape (a ~2,000-token prompt and a ~500-token response), and
 sampling never stops early (no stop token), which is the worst case for the sampler.
 Sections: sampling (FastEngine vs `model.generate(num_return_sequences=n)`), training
-(FastLoraTrainer vs a plain peft loop with gradient checkpointing, batch 1), overhead (per-epoch
+(FastLoraTrainer vs a plain peft loop with gradient checkpointing, batch 1, and vs trl's
+SFTTrainer rebuilt every round: arcfarm.bench.trl_baseline), overhead (per-epoch
 fixed cost), task (128 + 3x128 predictions with 3 rounds of training on 90 examples), rounds
 (8 rounds vs 2 at equal predictions and training examples), compiled (the decode step eager vs
 torch.compile'd, arcfarm.bench.compile_bench), numerics and profile (the fused LoRA training path
@@ -43,7 +44,7 @@ DATE = "2026-11-26"  # the result file's series name; each result records its ow
 ADAPTER = AdapterRef("default", 0)  # the LoRA (r=32, all linear layers) is active while sampling
 SECTIONS = ("sampling", "training", "overhead", "task", "rounds", "compiled", "numerics", "profile",
             "compile_check", "long_prompt")
-TRL_NOTE = "not run: trl and its dependencies are not installed on the GPU machine"
+TRL_NOTE = "not run: the training section ran without the trl baseline"
 
 
 @dataclass
@@ -196,14 +197,15 @@ def _batch(rng: random.Random, vocab: int, length: int, response: float = 0.25):
     return ids, labels, torch.ones_like(ids)
 
 
-def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
+def bench_training(trainer: FastLoraTrainer, shape: Shape, log,
+                   trl_rows: dict[int, dict] | None = None) -> list[dict]:
     rng = random.Random(1)
     vocab = trainer.model.config.vocab_size
     rows = []
     for length in shape.train_lens:
         batch = _batch(rng, vocab, length)
         row = {"seq_len": length, "tok_s": None, "unfused_tok_s": None, "baseline_tok_s": None,
-               "trl_tok_s": None, "trl_note": TRL_NOTE}
+               "trl_tok_s": None, "trl_note": TRL_NOTE, **(trl_rows or {}).get(length, {})}
         for key, fused in (("tok_s", True), ("unfused_tok_s", False)):
             trainer.fused = fused  # False: peft's layers, float32 LoRA (the trainer before issue 17)
             try:
@@ -221,6 +223,8 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log) -> list[dict]:
         _free()
         if row["tok_s"] and row["baseline_tok_s"]:
             row["speedup"] = round(row["tok_s"] / row["baseline_tok_s"], 2)
+        if row["tok_s"] and row["trl_tok_s"]:
+            row["speedup_vs_trl"] = round(row["tok_s"] / row["trl_tok_s"], 2)
         log(f"training {length} tokens: ours {row['tok_s']} tok/s, unfused {row['unfused_tok_s']}, "
             f"baseline {row['baseline_tok_s']} tok/s")
         rows.append(row)
@@ -372,6 +376,10 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
     model, secs = _timed(lambda: build_model(small))
     log(f"model built in {secs:.1f} s on {result['device']}")
     tokenizer = bench_tokenizer()
+    trl_rows: dict[int, dict] = {}
+    if "training" in sections:  # on the bare model, before our trainer wraps it in its LoRA
+        from arcfarm.bench.trl_baseline import trl_training
+        trl_rows = trl_training(model, tokenizer, lengths=shape.train_lens, steps=shape.train_steps, log=log)
     trainer = make_trainer(model, tokenizer)
     engine = FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[])
     if "sampling" in sections:
@@ -381,7 +389,7 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         del big
         _free()
     if "training" in sections:
-        result["training"] = bench_training(trainer, shape, log)
+        result["training"] = bench_training(trainer, shape, log, trl_rows)
         on_update(result)
     rng = random.Random(3)
     examples = synthetic_examples(tokenizer, rng, 2 * shape.examples_per_round, shape.example_prompt,

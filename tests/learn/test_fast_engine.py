@@ -169,6 +169,9 @@ def test_bench_gpu_small_json(tmp_path):
     assert {"n", "prompt_tokens", "new_tokens", "out_tok_s", "baseline_out_tok_s"} <= set(data["sampling"][0])
     assert {"seq_len", "tok_s", "baseline_tok_s"} <= set(data["training"][0])
     assert data["sampling"][0]["out_tok_s"] > 0 and data["training"][0]["tok_s"] > 0
+    # the reference's baseline, trl's SFTTrainer rebuilt every round (trl is in the test extra)
+    for row in data["training"]:
+        assert row["trl_note"] is None and row["trl_tok_s"] > 0 and row["trl_build_s"] > 0
 
 
 @pytest.mark.parametrize("adapter", [None, ADAPTER], ids=["base", "lora"])
