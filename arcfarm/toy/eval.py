@@ -109,7 +109,9 @@ def solve_one(solver, task: Task, solutions: list[np.ndarray], cfg: RunConfig) -
     # where the wall time went, summed over rounds: says whether sampling, the sandbox or training bounds a run
     phase_s = {k: round(sum(getattr(e, f"{k}_s") for e in result.epochs), 2)
                for k in ("sample", "execute", "relabel", "train", "reset")}
-    return {"phase_s": phase_s, "pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
+    stats = getattr(solver.engine, "compile_stats", None)  # the fast engine's, cumulative per process
+    return {"phase_s": phase_s, "pid": os.getpid(), "compile": stats() if stats else None,
+            "sample_warnings": [e.sample_warning for e in result.epochs if e.sample_warning], "pass_at_2": task_score(result.attempts, solutions), "first_correct": min(hits, default=None),
             "predictions": sum(e.predictions for e in result.epochs), "seconds": result.seconds,
             "distinct_outputs": len(seen), "new_outputs_per_epoch": [new_per_epoch.get(e, 0) for e in epochs]}
 
@@ -139,6 +141,7 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
             for sched in plan for seed in seeds for task, sols in tasks]
     runs = iter(_run_jobs(jobs, workers, base))
     out_schedules = []
+    compiled: dict[int, dict | None] = {}  # Solver process -> its engine's compile stats, last seen
     for sched in plan:
         entry: dict[str, Any] = {"schedule": sched.name, "initial_predictions": sched.initial,
                                  "predictions_per_epoch": sched.per_epoch, "max_epochs": sched.epochs,
@@ -152,6 +155,9 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
             entry["seconds"].append(round(sum(r["seconds"] for r in per_task), 1))
             entry.setdefault("distinct_outputs", []).append(float(np.mean([r["distinct_outputs"] for r in per_task])))
             entry.setdefault("new_outputs_per_epoch_tasks", []).append([r["new_outputs_per_epoch"] for r in per_task])
+            entry.setdefault("sample_warnings", []).append(sum(len(r["sample_warnings"]) for r in per_task))
+            for r in per_task:
+                compiled[r["pid"]] = r["compile"]
             log(f"{sched.name} seed {seed}: pass@2 {entry['pass_at_2'][-1]:.3f} "
                 f"pass@n {entry['pass_at_n'][-1]:.3f} ({entry['seconds'][-1]} s of solving)")
         out_schedules.append(entry)
@@ -161,7 +167,19 @@ def evaluate(model: str, tasks_path: str | Path, *, budget: int = 128, seeds: tu
             "config": {k: v for k, v in base.model_dump().items()
                        if k not in ("seed", "initial_predictions", "predictions_per_epoch", "max_epochs")},
             "workers": workers, "device": device_name(base.device), "commit": git_commit(),
+            "compile": compile_totals(compiled),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def compile_totals(per_process: dict[int, dict | None]) -> dict[str, Any] | None:
+    """The compiled decode step over all Solver processes: shapes (graphs) compiled, shapes that
+    fell back to eager, the first error; None when no process compiled (hf engine, compile off)."""
+    seen = [s for s in per_process.values() if s]
+    if not seen:
+        return None
+    return {"processes": len(seen), "graphs": sum(s["compiled_shapes"] for s in seen),
+            "fallbacks": sum(s["fallbacks"] for s in seen),
+            "first_error": next((s["first_error"] for s in seen if s["first_error"]), None)}
 
 
 _SOLVER = None  # one per worker process

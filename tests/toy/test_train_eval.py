@@ -84,3 +84,14 @@ def test_eval_end_to_end_on_two_tasks(tiny_model, toy_data, tmp_path):
         assert len(s["pass_at_2"]) == len(s["pass_at_n"]) == 1
         assert 0.0 <= s["pass_at_2"][0] <= s["pass_at_n"][0] <= 1.0 or s["pass_at_n"][0] == 0.0
     assert "commit" in data and (tmp_path / "p.png").stat().st_size > 1000
+    assert data["compile"] is None  # the hf engine compiles nothing
+    assert all(s["sample_warnings"] == [0] for s in data["schedules"])
+
+
+def test_compile_totals_add_up_the_last_stats_of_each_solver_process():
+    from arcfarm.toy.eval import compile_totals
+    assert compile_totals({}) is None and compile_totals({7: None}) is None
+    totals = compile_totals({7: {"compiled_shapes": 3, "fallbacks": 0, "first_error": None},
+                             8: {"compiled_shapes": 2, "fallbacks": 1, "first_error": "FailOnRecompileLimitHit"},
+                             9: None})
+    assert totals == {"processes": 2, "graphs": 5, "fallbacks": 1, "first_error": "FailOnRecompileLimitHit"}
