@@ -180,3 +180,17 @@ def test_the_cli_merges_and_names_a_bad_source(tmp_path):
     assert ok.exit_code == 0, ok.output
     merged = json.loads(out.read_text())
     assert merged["families"]["f"]["seeds"] == [0, 1] and merged["plots"]["f"]
+
+
+def test_every_arm_gets_its_paired_difference_with_learning_off():
+    # a third arm solves every task in seed 0 and only t0 in seed 1; learning-off solves t0 only
+    other = [_run("other", s, t, s == 0 or t == "t0") for s in (0, 1) for t in TASKS]
+    result = _result(_all([0, 1]) + other)
+    result["arms"]["other"] = {"learning_rate": 1e-3}
+    fam = merge([("a.json", result)])["families"]["f"]
+    assert set(fam["minus_off"]) == {"best", "other"}
+    assert fam["minus_off"]["other"]["per_seed"] == [0.75, 0.0]
+    assert fam["minus_off"]["other"]["pass_at_n_mean"] == 0.375
+    assert fam["minus_off"]["best"]["per_seed"] == [0.25, 0.25]
+    low, high = fam["minus_off"]["other"]["ci95"]
+    assert 0.0 <= low <= 0.375 <= high <= 0.5  # per task: +0.5 on t1..t3, 0 on t0

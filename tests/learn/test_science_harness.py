@@ -44,7 +44,7 @@ def test_bench_science_writes_the_issue_schema(tiny_model_dir, tmp_path, monkeyp
     assert {"gpu", "commit", "settings"} <= set(result)
     for r in result["runs"]:  # where each run's time went, so a slow GPU call can be explained
         assert set(r["phase_s"]) == {"sample", "execute", "relabel", "train", "reset"}
-        assert 0 < sum(r["phase_s"].values()) <= r["seconds"] + 0.01
+        assert 0 < sum(r["phase_s"].values()) <= r["seconds"] + 0.03  # five phases, each rounded to 0.01
     assert (plots / "fam.png").exists() or (plots / "fam.svg").exists()
 
 
