@@ -63,7 +63,24 @@ def _group(path: Path, kinds: list[str], limit: int) -> list:
     return [parse_task(r["id"], r) for r in chosen]
 
 
-def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> dict:
+def groups(plan: Plan) -> tuple[list, list]:
+    """The seen and unseen tasks (the first `limit` of each file and kinds), or ValueError saying
+    what is wrong with the plan: checked before anything is written."""
+    if plan.part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {plan.part!r}")
+    seen = _group(plan.tasks_file, plan.seen_kinds, plan.limit)
+    unseen = _group(plan.unseen_file or plan.tasks_file, plan.unseen_kinds, plan.limit)
+    both = {t.id for t, _ in seen} & {t.id for t, _ in unseen}
+    if both:  # a task in both groups would make "does it transfer?" answer "does it remember?"
+        raise ValueError(f"{len(both)} tasks are both seen and unseen (e.g. {min(both)}): "
+                         f"choose other kinds or --unseen-tasks")
+    return seen, unseen
+
+
+def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print,
+        checkpoint: Callable[[dict], None] = lambda partial: None) -> dict:
+    """Every seed's runs of `plan.part`; `checkpoint` gets the result so far after each run (a
+    lent machine's call may end before the last)."""
     from arcfarm.db import reads
     from arcfarm.db.connection import make_db_engine, make_session_factory
     from arcfarm.db.migrate import upgrade_embedded
@@ -72,10 +89,7 @@ def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> d
     from arcfarm.workers.embedded import EmbeddedRunner
     from arcfarm.workers.training_runner import BaseModelCache, run_training
 
-    if plan.part not in PARTS:
-        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {plan.part!r}")
-    seen = _group(plan.tasks_file, plan.seen_kinds, plan.limit)
-    unseen = _group(plan.unseen_file or plan.tasks_file, plan.unseen_kinds, plan.limit)
+    seen, unseen = groups(plan)
     upgrade_embedded(settings)
     wanted = PARTS[plan.part]
     runner = EmbeddedRunner(settings)
@@ -104,6 +118,7 @@ def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> d
             based: dict = {}
             if "A" in wanted:
                 run_a, record["A"] = do_run(f"learn-A-s{seed}", seen, seed, {})
+                checkpoint(result(plan, settings, seeds + [record], complete=False))
                 config = submit.build_config(plan.config, overrides={**sampling, "seed": seed},
                                              sets=plan.sets)
                 with factory() as s:
@@ -126,14 +141,20 @@ def run(plan: Plan, settings: Settings, log: Callable[[str], None] = print) -> d
                 if key in wanted:
                     run_id, record[key] = do_run(f"learn-{key}-s{seed}", tasks, seed + 1000, extra)
                     record["runs"][key] = run_id
+                    checkpoint(result(plan, settings, seeds + [record], complete=False))
             seeds.append(record)
     finally:
         runner.close()
+    return result(plan, settings, seeds, complete=True)
+
+
+def result(plan: Plan, settings: Settings, seeds: list[dict], *, complete: bool) -> dict:
     plan_json = {**plan.__dict__, "tasks_file": str(plan.tasks_file),
                  "unseen_file": str(plan.unseen_file) if plan.unseen_file else None}
+    # run and training ids are rows of this database (one per part when parts run apart)
     return {"bench": "learn-history", "date": today(), "commit": git_commit(), "cpu": cpu_model(),
-            "plan": plan_json, "summary": summarize(seeds) if plan.part == "all" else None,
-            "seeds": seeds}
+            "database": settings.db_url, "complete": complete, "plan": plan_json,
+            "summary": summarize(seeds) if plan.part == "all" and complete else None, "seeds": seeds}
 
 
 def merge(results: list[dict]) -> dict:
@@ -144,7 +165,13 @@ def merge(results: list[dict]) -> dict:
 
     if not results:
         raise ValueError("nothing to merge")
+    for i, r in enumerate(results):
+        if r.get("bench") != "learn-history" or not isinstance(r.get("plan"), dict):
+            raise ValueError(f"result {i} is not a learn-history result")
     first = same(results[0]["plan"])
+    commits = {r["commit"] for r in results}
+    if len(commits) > 1:
+        raise ValueError(f"the parts ran at different commits ({', '.join(sorted(commits))})")
     by_seed: dict[int, dict] = {}
     for i, r in enumerate(results):
         if same(r["plan"]) != first:
@@ -164,9 +191,14 @@ def merge(results: list[dict]) -> dict:
         missing = [k for k in KINDS if k not in rec]
         if missing:
             raise ValueError(f"seed {rec['seed']}: no {', '.join(missing)} in any result")
-    return {**{k: results[-1][k] for k in ("bench", "date", "cpu")},
-            "commit": sorted({r["commit"] for r in results}),
-            "plan": {**first, "part": "all", "seeds": sorted(by_seed)},
+        for group in ("B", "U"):  # the paired difference needs the same tasks on both sides
+            if set(rec[f"{group}_adapter"]) != set(rec[f"{group}_control"]):
+                raise ValueError(f"seed {rec['seed']}: {group}_adapter and {group}_control ran other tasks")
+    return {**{k: results[-1][k] for k in ("bench", "date", "cpu")}, "commit": commits.pop(),
+            "complete": True, "plan": {**first, "part": "all", "seeds": sorted(by_seed)},
+            # run and training ids in `seeds` are rows of the database of the part that ran them
+            "parts": [{"part": r["plan"].get("part", "all"), "seeds": [x["seed"] for x in r["seeds"]],
+                       "database": r.get("database")} for r in results],
             "summary": summarize(seeds), "seeds": seeds}
 
 
@@ -211,19 +243,36 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--merge", type=Path, nargs="+", help="join these part results instead of running")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
+    def write(res: dict) -> None:  # the same file after every run, so a killed call keeps its runs
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(res, indent=2))
+
     try:
         if a.merge:
-            result = merge([json.loads(p.read_text()) for p in a.merge])
-        else:
-            plan = Plan(tasks_file=a.tasks, seen_kinds=parse_kinds(a.seen_kinds), unseen_kinds=parse_kinds(a.unseen_kinds),
-                        limit=a.limit, budget=a.budget, seeds=[int(x) for x in a.seeds.split(",")],
-                        config=a.config, sets=a.sets, policy=a.policy, unseen_file=a.unseen_tasks,
-                        part=a.part)
-            result = run(plan, get_settings(), log=lambda m: print(m, file=sys.stderr, flush=True))
-    except (ValueError, KeyError, OSError) as exc:
+            write(merge([_load(p) for p in a.merge]))
+            return
+        plan = Plan(tasks_file=a.tasks, seen_kinds=parse_kinds(a.seen_kinds),
+                    unseen_kinds=parse_kinds(a.unseen_kinds), limit=a.limit, budget=a.budget,
+                    seeds=parse_seeds(a.seeds), config=a.config, sets=a.sets, policy=a.policy,
+                    unseen_file=a.unseen_tasks, part=a.part)
+        groups(plan)
+    except (ValueError, OSError) as exc:
         raise SystemExit(f"error: {exc}") from None
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=2))
+    write(run(plan, get_settings(), log=lambda m: print(m, file=sys.stderr, flush=True), checkpoint=write))
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"seeds must be comma-separated integers, got {text!r}") from None
 
 
 def parse_kinds(text: str) -> list[str]:

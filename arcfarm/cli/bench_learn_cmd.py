@@ -34,12 +34,13 @@ def bench_learn_history(
     from arcfarm.bench import learn_history_bench as bench
     from arcfarm.settings import get_settings
 
-    plan = bench.Plan(tasks_file=tasks, seen_kinds=bench.parse_kinds(seen_kinds),
-                      unseen_kinds=bench.parse_kinds(unseen_kinds), limit=limit, budget=budget,
-                      seeds=[int(s) for s in seeds.split(",")], config=config, sets=set_,
-                      policy=policy, unseen_file=unseen_tasks, part=part)
     try:
-        result = bench.run(plan, get_settings(), log=progress_log(json_out))
-    except ValueError as exc:
+        plan = bench.Plan(tasks_file=tasks, seen_kinds=bench.parse_kinds(seen_kinds),
+                          unseen_kinds=bench.parse_kinds(unseen_kinds), limit=limit, budget=budget,
+                          seeds=bench.parse_seeds(seeds), config=config, sets=set_,
+                          policy=policy, unseen_file=unseen_tasks, part=part)
+        bench.groups(plan)  # a bad plan is refused before anything is written
+    except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from None
+    result = bench.run(plan, get_settings(), log=progress_log(json_out))
     emit(result, json_out, out)

@@ -4,11 +4,9 @@
 # processes under CUDA MPS. The result's `compile` says {processes, graphs, fallbacks, first_error}
 # (target: 0 fallbacks); every schedule's `sample_warnings` counts the rounds that fell back.
 #   usage (on the device; wheels in .whl/ from bench/checks/device_wheels.sh): bench/checks/compile_100.sh
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD ARCFARM_SANDBOX=weak PYTHONUNBUFFERED=1
-export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
-mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
-nvidia-cuda-mps-control -d || pgrep -x nvidia-cuda-mps >/dev/null || unset CUDA_MPS_PIPE_DIRECTORY
+. bench/checks/device_env.sh
+mps_on
 python3 -m arcfarm.toy.eval --model models/toy --tasks data/toy/heldout.jsonl --limit 100 --only 32+3x32 \
-  --seeds 1 --workers 16 --set engine=fast --set compile_decode=true --out $OUT/compile-100.json 2>&1 | tail -n 5
+  --seeds 1 --workers 16 --set engine=fast --set compile_decode=true --out $OUT/compile-100.json \
+  > /tmp/eval.log 2>&1 || { tail -n 20 /tmp/eval.log; exit 1; }
 python3 -c "import json; d = json.load(open('$OUT/compile-100.json')); print(d['compile'], d['seconds'], 's')"

@@ -43,7 +43,7 @@ def _part(part, seeds, kinds, plan=None):
         full = _seed(*kinds)
         recs.append({"seed": seed, "runs": {k: 1 for k in PARTS[part] if k != "A"},
                      **{k: full[k] for k in PARTS[part]}})
-    return {"bench": "learn-history", "date": "d", "cpu": "c", "commit": "abc",
+    return {"bench": "learn-history", "date": "d", "cpu": "c", "commit": "abc", "database": "sqlite:///x.db",
             "plan": {**base, **(plan or {})}, "summary": None, "seeds": recs}
 
 
@@ -70,6 +70,23 @@ def test_a_merge_refuses_missing_twice_recorded_and_foreign_parts():
         merge([_part("all", [0], KINDS), _part("control", [0], KINDS)])
     with pytest.raises(ValueError, match="budget differ"):
         merge([_part("adapter", [0], KINDS), _part("control", [0], KINDS, plan={"budget": 16})])
+    later = _part("control", [0], KINDS)
+    later["commit"] = "def"
+    with pytest.raises(ValueError, match="different commits"):
+        merge([_part("adapter", [0], KINDS), later])
+    other_tasks = ({"x": (True, True)}, {"y": (False, False)}, {"z": (False, False)}, {"z": (True, True)})
+    with pytest.raises(ValueError, match="B_adapter and B_control ran other tasks"):
+        merge([_part("adapter", [0], KINDS), _part("control", [0], other_tasks)])
+    with pytest.raises(ValueError, match="result 1 is not a learn-history result"):
+        merge([_part("adapter", [0], KINDS), {"families": {}}])
+
+
+def test_merged_parts_say_which_database_their_ids_belong_to():
+    from arcfarm.bench.learn_history_bench import merge
+    a, c = _part("adapter", [0], KINDS), _part("control", [0], KINDS)
+    a["database"], c["database"] = "sqlite:///a.db", "sqlite:///c.db"
+    assert merge([a, c])["parts"] == [{"part": "adapter", "seeds": [0], "database": "sqlite:///a.db"},
+                                      {"part": "control", "seeds": [0], "database": "sqlite:///c.db"}]
 
 
 def test_groups_take_every_kind_when_none_is_named_and_a_bad_part_is_refused(tmp_path):
@@ -77,7 +94,7 @@ def test_groups_take_every_kind_when_none_is_named_and_a_bad_part_is_refused(tmp
 
     import pytest
 
-    from arcfarm.bench.learn_history_bench import Plan, _group, run
+    from arcfarm.bench.learn_history_bench import Plan, _group, groups, run
     from arcfarm.settings import Settings
     path = tmp_path / "fam.jsonl"
     task = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[1]], "output": [[2]]}]}
@@ -91,4 +108,32 @@ def test_groups_take_every_kind_when_none_is_named_and_a_bad_part_is_refused(tmp
                 config="toy-cpu", sets=[], part="half")
     with pytest.raises(ValueError, match="part must be one of"):
         run(plan, Settings(home=tmp_path / "home"))
+    plan.part = "all"  # both groups the same file, every kind: the same tasks twice
+    with pytest.raises(ValueError, match="1 tasks are both seen and unseen"):
+        run(plan, Settings(home=tmp_path / "home"))
     assert not (tmp_path / "home").exists()  # refused before anything was written
+    plan.seen_kinds, plan.unseen_kinds = ["a"], ["b"]
+    assert [len(g) for g in groups(plan)] == [1, 1]
+
+
+def test_the_module_entry_point_names_what_is_wrong(tmp_path, capsys):
+    import pytest
+
+    from arcfarm.bench.learn_history_bench import main
+    with pytest.raises(SystemExit, match="seeds must be comma-separated integers"):
+        main(["--seeds", "0,x", "--out", str(tmp_path / "o.json")])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match="bad.json"):
+        main(["--merge", str(bad), "--out", str(tmp_path / "o.json")])
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_the_cli_refuses_a_bad_plan_with_exit_code_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from arcfarm.cli.main import app
+    res = CliRunner().invoke(app, ["bench", "learn-history", "--seeds", "0,x"])
+    assert res.exit_code == 2 and "seeds must be comma-separated integers" in res.output
+    res = CliRunner().invoke(app, ["bench", "learn-history", "--part", "half"])
+    assert res.exit_code == 2 and "part must be one of" in res.output
