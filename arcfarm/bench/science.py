@@ -224,6 +224,8 @@ def run(families: dict[str, str], *, model: str = "models/toy", budget: int = 12
                      # the experiment's own settings, before any arm's (science_merge compares them)
                      "experiment_config_scope": "experiment"},
         "gpu": device_name(base.device), "cpu": cpu_model(), "cpus": os.cpu_count(),
+        # the Solver processes shared the GPU through CUDA MPS (speed only: README)
+        "mps": "CUDA_MPS_PIPE_DIRECTORY" in os.environ,
         "commit": git_commit(), "date": today(),
     }
     val_tasks_of = (validation_from or {}).get("tasks") if chosen is not None else None

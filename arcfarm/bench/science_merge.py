@@ -90,7 +90,7 @@ def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "date": max(r["date"] for _, r in sources),
         "seconds": round(sum(r["seconds"] for _, r in sources), 1),
         "merged_from": [{"path": p, "commit": r["commit"], "date": r["date"], "seconds": r["seconds"],
-                         "gpu": r.get("gpu"), "workers": r["settings"].get("workers"),
+                         "gpu": r.get("gpu"), "mps": r.get("mps"), "workers": r["settings"].get("workers"),
                          "exec_workers": r["settings"].get("experiment_config", {}).get("exec_workers"),
                          "deadline_s": r["settings"].get("deadline_s"), "checkpoint": bool(r.get("partial")),
                          "test_runs": sum(x["phase"] == "test" for x in r["runs"]),

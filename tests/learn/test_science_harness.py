@@ -3,6 +3,7 @@ is 0; the test is about the schema, the arms and the validation/test separation)
 from __future__ import annotations
 
 import json
+import os
 
 from typer.testing import CliRunner
 
@@ -42,6 +43,7 @@ def test_bench_science_writes_the_issue_schema(tiny_model_dir, tmp_path, monkeyp
     assert set(result["validation"]["arms"]) == {"learning-off", "reference-lr1e-4"}
     assert result["arms"]["learning-off"]["learning"] is False
     assert {"gpu", "commit", "settings"} <= set(result)
+    assert result["mps"] is ("CUDA_MPS_PIPE_DIRECTORY" in os.environ)
     for r in result["runs"]:  # where each run's time went, so a slow GPU call can be explained
         assert set(r["phase_s"]) == {"sample", "execute", "relabel", "train", "reset"}
         assert 0 < sum(r["phase_s"].values()) <= r["seconds"] + 0.03  # five phases, each rounded to 0.01
