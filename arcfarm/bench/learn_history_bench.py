@@ -20,7 +20,7 @@ The unseen group may come from another file (`--unseen-tasks`, e.g. another fami
 experiment); empty kinds take every task of the file. `--part adapter` (A, learn, B+, U+) and
 `--part control` (B0, U0) split a seed in two, so one machine can run them (and the seeds) as
 separate processes side by side; `merge` joins their results by seed and tables them as one run.
-`python -m arcfarm.bench.learn_history_bench` is the same without the CLI (GPU machines lack typer).
+`python -m arcfarm.bench.learn_history_bench` is the same without the CLI's imports.
 """
 from __future__ import annotations
 
@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--merge", type=Path, nargs="+", help="join these part results instead of running")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
+
     def write(res: dict) -> None:  # the same file after every run, so a killed call keeps its runs
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(res, indent=2))
