@@ -12,9 +12,14 @@ Measures, in one run:
 - timeout_overrun_s: time a timing-out program took minus the limit, the worse of a plain loop
   (soft SIGALRM timeout) and a signal-ignoring loop (the slot's kill).
 - The price of the fresh process per program: fork_exit_cpu_ms (CPU of forking a process with the
-  zygote's preloads and letting it exit at once) and in_child_penalty_cpu_ms (CPU of running the
-  trivial programs in a fresh fork minus running them in a warm process); and of the kernel
-  layers: trivial_no_layers_runs_per_s_per_core (the same executor with every layer switched off).
+  zygote's preloads, with the slot's fork, and letting it exit at once) and in_child_penalty_cpu_ms
+  (CPU of running the trivial programs in a fresh fork minus running them in a warm process); and
+  of the kernel layers: trivial_no_layers_runs_per_s_per_core (the same executor with every layer
+  switched off).
+- trivial_steps: where one trivial run's time goes (`step_costs`): median wall ms of each step
+  of one slot (fork, the child's confinement steps, program set-up, compile, exec, transform and
+  validation, result encoding, exit and reap, temp-dir reset) and of the executor's check of the
+  result bytes, with the page faults of a program process and of its slot per run.
 - load_before / load_after: the machine's 1-minute load average (other work on the cores skews
   every number here; the dev machine is shared).
 """
@@ -104,6 +109,7 @@ def _overrun(ex, code: str, inputs, repeats: int) -> float:
 FORK_PROBE = """
 import os, resource, sys, time, gc
 from arcfarm.sandbox import zygote, program
+from arcfarm.sandbox.slot import fork
 zygote._load({"common_path": sys.argv[1]})
 gc.collect(); gc.freeze()
 import numpy as np
@@ -115,7 +121,7 @@ def cpu():
 def forks(n, work):
     c = cpu()
     for i in range(n):
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
             work(i)
             os._exit(0)
@@ -144,6 +150,111 @@ def fork_costs(n: int) -> tuple[float, float]:
                          text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     bare, penalty = map(float, out.stdout.split())
     return bare, penalty
+
+
+STEPS_PROBE = r"""
+import gc, json, os, resource, socket, statistics, sys, tempfile, time
+sys.path.insert(0, sys.argv[1])
+from arcfarm.sandbox import zygote
+zygote._load({"common_path": sys.argv[2]})
+import numpy as np
+from arcfarm.bench.exec_programs import FLIP, IDENTITY
+from arcfarm.sandbox import child, confine, guard, layers, program, slot, wire
+tmp_root = tempfile.mkdtemp()
+os.chmod(tmp_root, 0o711)
+plan, iso = layers.prepare(set(layers.ALL_LAYERS), 1024, sys.argv[1], sys.argv[3] or None,
+                           layers.sandbox_ids(), tmp_root)
+gc.freeze()
+marks = []
+def mark(name):
+    marks.append((name, time.monotonic_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt))
+def timed(owner, attr, end, start=None):  # marks the end (and the start) of every call
+    real = getattr(owner, attr)
+    def call(*args, **kwargs):
+        if start:
+            mark(start)
+        result = real(*args, **kwargs)
+        mark(end)
+        return result
+    setattr(owner, attr, call)
+real_main, real_write = child.main, child._write_all
+def main(*args):
+    marks.clear()  # the child's own marks only
+    mark("child_start")
+    real_main(*args)
+def write_all(fd, data):
+    real_write(fd, data)
+    mark("write")
+    real_write(fd, b"\0MARKS" + json.dumps(marks).encode())
+child.main, child._write_all = main, write_all
+timed(slot, "fork", "fork", "fork_start")
+timed(confine, "close_other_fds", "close_fds", "landlock")
+timed(confine, "drop_user", "uid")
+timed(confine, "die_with_parent", "pdeathsig")
+if plan.seccomp is not None:
+    timed(plan.seccomp, "load", "seccomp")
+timed(guard, "install", "audit_hook")
+timed(program, "run", "transform_validate", "run_start")
+program.compile, program.exec = compile, exec
+timed(program, "compile", "compile", "compile_start")
+timed(program, "exec", "exec_module")
+timed(child, "encode_result", "encode")
+timed(slot.Slot, "_wait", "exit_and_reap")
+timed(slot.Slot, "_reset_tmp", "tmp_reset")
+STEPS = [("fork_parent", "fork_start", "fork"), ("fork_to_child", "fork_start", "child_start"),
+         ("landlock", "child_start", "landlock"), ("close_fds", "landlock", "close_fds"),
+         ("uid", "close_fds", "uid"), ("pdeathsig", "uid", "pdeathsig"),
+         ("seccomp", "pdeathsig", "seccomp"), ("audit_hook", "seccomp", "audit_hook"),
+         ("run_setup", "run_start", "compile_start"), ("compile", "compile_start", "compile"),
+         ("exec_module", "compile", "exec_module"), ("transform_validate", "exec_module", "transform_validate"),
+         ("encode", "transform_validate", "encode"), ("write", "encode", "write"),
+         ("exit_and_reap", "write", "exit_and_reap"), ("tmp_reset", "exit_and_reap", "tmp_reset")]
+inputs = tuple(np.array(g, dtype=np.int64) for g in json.loads(sys.argv[4]))
+ours, theirs = socket.socketpair()  # the slot exits when its executor's end closes
+runner = slot.Slot(theirs, plan, tmp_root, 0.1, 10000)
+n, rows, child_faults = int(sys.argv[5]), [], []
+slot_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for i in range(n):
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    marks.clear()
+    mark("start")
+    runner._run(((FLIP if i % 2 else IDENTITY), inputs, 2.0), write_end)
+    data = os.read(read_end, 1 << 20)
+    os.close(read_end)
+    result, _, theirs = data.partition(b"\0MARKS")
+    at = {name: (t, f) for name, t, f in marks + [tuple(m) for m in json.loads(theirs)]}
+    rows.append({k: (at[b][0] - at[a][0]) / 1e6 for k, a, b in STEPS if a in at and b in at})
+    rows[-1]["cycle"] = (at["tmp_reset"][0] - at["start"][0]) / 1e6
+    child_faults.append(at["write"][1])
+slot_faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - slot_faults) / n
+assert wire.decode_result(result, len(inputs), 10000).error is None
+start = time.perf_counter()
+for _ in range(1000):
+    wire.decode_result(result, len(inputs), 10000)
+steps = {k: round(statistics.median(r[k] for r in rows[n // 10:]), 3) for k in rows[-1]}
+steps["parent_validate"] = round((time.perf_counter() - start), 3)  # 1000 decodes: ms each
+slot.remove_tree(tmp_root)
+print(json.dumps({"steps_ms": steps, "child_page_faults": statistics.median(child_faults),
+                  "slot_page_faults": round(slot_faults, 1), "isolation": iso.summary()}))
+"""
+
+
+def step_costs(inputs: tuple[np.ndarray, ...], n: int) -> dict:
+    """Where one trivial run's time goes: median wall ms of each step of one slot running the
+    trivial programs n times in a clean process (jailed like the zygote), with the page faults of
+    a program process (till its result is written) and of the slot per run. The steps are those
+    of the real code (slot.Slot._run, child.main), time-stamped by wrappers that add a few us each."""
+    import json
+    import subprocess
+
+    from arcfarm.sandbox import forkserver, layers
+    from arcfarm.sandbox.executor import DEFAULT_COMMON
+    prefix, jail, _ = forkserver._jail_prefix({"layers": layers.ALL_LAYERS, "common_path": DEFAULT_COMMON})
+    grids = json.dumps([np.asarray(g).tolist() for g in inputs])
+    out = subprocess.run([*prefix, sys.executable, "-c", STEPS_PROBE, forkserver.PACKAGE_ROOT, DEFAULT_COMMON,
+                          jail or "", grids, str(n)], capture_output=True, text=True, check=True,
+                         env=forkserver.sandbox_env(), cwd="/")
+    return json.loads(out.stdout)
 
 
 def machine_info() -> dict:
@@ -183,6 +294,8 @@ def run(quick: bool = False, log=print) -> dict:
     log(f"trivial with every layer off: {no_layers_rate / cores:.0f} runs/s per core")
     fork_ms, penalty_ms = fork_costs(100 if quick else 1000)
     log(f"fork+exit {fork_ms:.2f} ms CPU; a trivial program costs {penalty_ms:.2f} ms more in a fresh fork")
+    steps = step_costs(tasks[0], 50 if quick else 500)
+    log(f"one trivial run, step by step (ms): {steps['steps_ms']}")
     load_after = os.getloadavg()[0]
     return {
         "benchmark": "exec", "quick": quick, "cores": cores, "workers": cores,
@@ -199,6 +312,7 @@ def run(quick: bool = False, log=print) -> dict:
         "isolation": isolation,
         "trivial_no_layers_runs_per_s_per_core": round(no_layers_rate / cores, 1),
         "fork_exit_cpu_ms": round(fork_ms, 3), "in_child_penalty_cpu_ms": round(penalty_ms, 3),
+        "trivial_steps": steps,
         "load_before": round(load_before, 2), "load_after": round(load_after, 2),
         "machine": machine_info(),
         "targets": {"trivial_runs_per_s_per_core": ">= 300", "mix_ratio_vs_pool": ">= 0.8",

@@ -80,8 +80,8 @@ def _all_fs():
 
 def ruleset(read_only: list[str], read_write: str):
     """The rules for one program, not yet enforced: built in its slot (a warm process), enforced
-    by the program's process with `ruleset.restrict(no_new_privs=True)`, which also sets
-    no_new_privs as Landlock requires."""
+    by the program's process with landlock_restrict_self(2) on `fileno()`, after setting
+    no_new_privs as Landlock requires (confine.py)."""
     from landlockpy import AccessFS, AccessNet, Ruleset, Scope
 
     all_fs = _all_fs()

@@ -139,7 +139,7 @@ def _plan_seccomp(plan: confine.Plan, iso: Isolation, wanted: set[str]) -> None:
     if "seccomp" not in wanted:
         return
     try:
-        plan.seccomp = seccomp_filter.build()
+        plan.seccomp = seccomp_filter.Compiled(seccomp_filter.build())  # once for every slot
     except (ImportError, OSError, AttributeError, RuntimeError) as exc:
         iso.missing["seccomp"] = f"unavailable (libseccomp / pyseccomp): {exc}"
         return
@@ -176,13 +176,12 @@ def _probe(plan: confine.Plan, tmp_root: str) -> dict:
     read_fd, write_fd = os.pipe()
     try:
         rules = landlock_rules.ruleset(plan.read_only, tmp) if plan.landlock else None
-        compiled = seccomp_filter.Compiled(plan.seccomp) if plan.seccomp is not None else None
     except BaseException as exc:  # noqa: BLE001 - reported like a failed probe
         os.close(read_fd)
         os.close(write_fd)
         shutil.rmtree(tmp, ignore_errors=True)
         return {"error": f"preparing the layers failed: {type(exc).__name__}: {exc}"}
-    prepared = confine.Prepared(tmp, rules, compiled, limits.address_space_now())
+    prepared = confine.Prepared(tmp, rules)
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -206,6 +205,8 @@ def _probe_child(plan: confine.Plan, prepared: confine.Prepared, fd: int) -> Non
     import socket
     report: dict = {}
     try:
+        limits.apply_rlimits(plan.memory_mb, limits.address_space_now())  # as a slot does
+        confine.settle_in(prepared.tmp)
         confine.confine(plan, prepared, fd, os.getppid())
         fresh = next((m for m in PROBE_MODULES if m not in sys.modules), None)
         if fresh:

@@ -50,8 +50,10 @@ def _set(which: int, value: int) -> None:
 
 
 def apply_rlimits(memory_mb: int, address_space: int) -> None:
-    """Limits for one program process. `memory_mb` is what the program may allocate on top of
-    `address_space`, the process's own footprint (numpy and friends are mapped before the fork)."""
+    """Limits for program processes. `memory_mb` is what a program may allocate on top of
+    `address_space`, the process's own footprint (numpy and friends are mapped before the fork).
+    A slot sets them on itself once and every program process it forks inherits them; the slot
+    never needs more (it holds a few descriptors, writes no file, allocates little)."""
     _set(resource.RLIMIT_AS, address_space + memory_mb * 1024 * 1024)
     _set(resource.RLIMIT_CORE, 0)
     _set(resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)

@@ -17,11 +17,16 @@ lets them read, write their own temp dir, use threads and timers. Anything else 
   dir to 000 (or, in weak mode as root, any host file).
 
 We build the filter with `pyseccomp` (ctypes bindings of Debian's libseccomp, API-compatible with
-libseccomp's own Python module) once per zygote, and let libseccomp compile it to BPF once per
-slot (`compiled`): libseccomp writes the BPF and the architecture checks, there is no
-hand-written BPF here. A program's process then installs those bytes with one seccomp(2) call
-(`Compiled.load`) — libseccomp's own `load()` recompiles on every call, which cost about 1 ms
-per program in a freshly forked process (copy-on-write faults), a third of the budget.
+libseccomp's own Python module) and let libseccomp compile it to BPF, both once per zygote
+(`Compiled`, inherited by every slot and program process): libseccomp writes the BPF and the
+architecture checks, there is no hand-written BPF here. A program's process then installs those
+bytes with one seccomp(2) call (`Compiled.load`) — libseccomp's own `load()` recompiles on every
+call, which cost about 1 ms per program in a freshly forked process (copy-on-write faults).
+The BPF is a binary tree over the call numbers (libseccomp's CTL_OPTIMIZE=2), not a linear list:
+installing it (seccomp(2), in every program process) took 106 us instead of 206 us (same run,
+median of 300 fresh processes, 2-core dev VM); the kernel evaluates the filter for every call
+number at install, to cache the always-allowed calls. A call under either filter cost the same
+(getppid: 280 vs 285 ns).
 
 What it does NOT stop: anything done with the allowed calls — which files may be opened is
 Landlock's job (landlock_rules.py), how much memory and CPU is rlimits' and the slot's deadline.
@@ -66,11 +71,15 @@ ALLOWED = (
 
 
 def build():
-    """The filter, ready to `load()` in a program's process. Raises ImportError or OSError when
+    """The filter (pyseccomp), to be compiled once by `Compiled`. Raises ImportError or OSError when
     libseccomp or its bindings are missing (the caller reports the layer as unavailable)."""
     import pyseccomp as sc
 
     f = sc.SyscallFilter(defaction=sc.ERRNO(errno.EPERM))
+    try:
+        f.set_attr(sc.Attr.CTL_OPTIMIZE, 2)  # binary tree: half the install cost (module docstring)
+    except (OSError, AttributeError, ValueError):
+        pass  # libseccomp < 2.5 or bindings without the attribute: the linear list, same rules
     f.set_attr(sc.Attr.CTL_TSYNC, 1)  # every thread of the process, should a library have made one
     # Calls of another ABI (int 0x80, x32) kill the process: libseccomp's default for a foreign arch.
     for name in ALLOWED:

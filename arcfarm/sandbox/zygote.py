@@ -23,6 +23,10 @@ import socket
 import sys
 import tempfile
 
+# scipy.ndimage is half of the zygote's anonymous memory (16 of 33 MB), which every fork copies the
+# page tables of, but importing it in a program process takes ~200 ms. Measured in one run, lazy
+# (not preloaded) against preloaded: trivial programs 5.1 vs 6.8 ms of wall per run, the mix
+# (`common`'s object functions use scipy) 53.6 vs 7.9 ms. So it stays preloaded.
 PRELOAD = ("numpy", "numpy.typing", "scipy.ndimage", "random", "math", "itertools", "collections",
            "functools", "operator", "typing", "re", "copy", "heapq", "string", "dataclasses",
            "enum", "traceback", "warnings", "threading", "json", "ctypes", "landlockpy", "pyseccomp")
@@ -96,7 +100,9 @@ def main(ctrl_fd: int, config: dict) -> None:
         _send(ctrl, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
         shutil.rmtree(tmp_root, ignore_errors=True)
         return
-    gc.freeze()  # program processes then never touch the preloaded objects' GC headers
+    # Program processes then never touch the preloaded objects' GC headers: a full collection in
+    # one cost 41.7 ms and 3405 copy-on-write faults without this, 4.9 ms and 381 faults with it.
+    gc.freeze()
     _send(ctrl, {"isolation": isolation.to_json()})
     children: set[int] = set()
     zygote_pid = os.getpid()
