@@ -3,11 +3,12 @@
     confine(plan, prepared, keep_fd, parent_pid)
 
 0. Already in force when the process is forked, set once by its slot and inherited: the rlimits
-   (limits.py) and cwd, HOME, TMPDIR = the program's own temp dir (`settle_in`). Setting them in
-   every fresh process cost it copy-on-write page faults: 735 -> 683 per trivial program when
-   moved to the slot (same run);
-1. no_new_privs, then Landlock (landlock_rules.py; the rules were built by the slot, a warm
-   process, and are only enforced here, with the bare landlock_restrict_self call);
+   but memory (limits.py) and cwd, HOME, TMPDIR = the program's own temp dir (`settle_in`).
+   Setting them in every fresh process cost it copy-on-write page faults: 735 -> 683 per
+   trivial program when moved to the slot (same run);
+1. no_new_privs, the memory limit (not on the slot: slot.py), then Landlock (landlock_rules.py;
+   the rules were built by the slot, a warm process, and are only enforced here, with the bare
+   landlock_restrict_self call);
 2. close every descriptor but 0-2 (/dev/null) and the result pipe: Landlock does not govern
    descriptors opened before it, so none may lead anywhere else (the slot's socket included);
 3. the sandbox uid/gid when started as root: no supplementary groups, real = effective = saved,
@@ -24,6 +25,8 @@ import os
 import signal
 import tempfile
 from dataclasses import dataclass, field
+
+from arcfarm.sandbox import limits
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -50,6 +53,7 @@ class Prepared:
 
     tmp: str
     ruleset: object | None  # landlock_rules.ruleset(...), not yet enforced
+    address_space: int = 0  # the slot's footprint: the program may map memory_mb on top of it
 
 
 def _prctl(option: int, value: int) -> None:
@@ -86,6 +90,8 @@ def die_with_parent(parent_pid: int) -> None:
 
 def confine(plan: Plan, prepared: Prepared, keep_fd: int, parent_pid: int) -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # Landlock and seccomp need it; set even with both off
+    if prepared.address_space:  # the memory limit, here and not in the slot (slot.py)
+        limits.apply_memory_limit(plan.memory_mb, prepared.address_space)
     if prepared.ruleset is not None:
         # The system call itself: landlockpy's restrict() re-checks its flags in Python first, which
         # in a fresh process cost page faults (735 -> 698 per trivial program without it, same run).

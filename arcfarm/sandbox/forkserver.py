@@ -20,7 +20,9 @@ from arcfarm.sandbox.limits import sandbox_env
 from arcfarm.sandbox.wire import read_frame
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds `arcfarm/`
-BOOT = ("import sys, json; sys.path.insert(0, sys.argv[1]); "
+# `-c` puts '' (the working directory) on sys.path; a slot works inside the program's temp dir,
+# so an import resolved there could load a program's file: the path keeps no empty entry.
+BOOT = ("import sys, json; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p]; "
         "from arcfarm.sandbox.zygote import main; main(int(sys.argv[2]), json.loads(sys.argv[3]))")
 START_TIMEOUT_S = 60.0
 

@@ -181,7 +181,7 @@ def _probe(plan: confine.Plan, tmp_root: str) -> dict:
         os.close(write_fd)
         shutil.rmtree(tmp, ignore_errors=True)
         return {"error": f"preparing the layers failed: {type(exc).__name__}: {exc}"}
-    prepared = confine.Prepared(tmp, rules)
+    prepared = confine.Prepared(tmp, rules, limits.address_space_now())
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -205,7 +205,7 @@ def _probe_child(plan: confine.Plan, prepared: confine.Prepared, fd: int) -> Non
     import socket
     report: dict = {}
     try:
-        limits.apply_rlimits(plan.memory_mb, limits.address_space_now())  # as a slot does
+        limits.apply_rlimits(plan.memory_mb, limits.address_space_now(), memory=False)  # as a slot does
         confine.settle_in(prepared.tmp)
         confine.confine(plan, prepared, fd, os.getppid())
         fresh = next((m for m in PROBE_MODULES if m not in sys.modules), None)

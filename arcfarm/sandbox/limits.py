@@ -49,12 +49,17 @@ def _set(which: int, value: int) -> None:
         pass  # e.g. a hard limit already lower than ours: keep the stricter one
 
 
-def apply_rlimits(memory_mb: int, address_space: int) -> None:
+def apply_memory_limit(memory_mb: int, address_space: int) -> None:
+    _set(resource.RLIMIT_AS, address_space + memory_mb * 1024 * 1024)
+
+
+def apply_rlimits(memory_mb: int, address_space: int, *, memory: bool = True) -> None:
     """Limits for program processes. `memory_mb` is what a program may allocate on top of
     `address_space`, the process's own footprint (numpy and friends are mapped before the fork).
     A slot sets them on itself once and every program process it forks inherits them; the slot
     never needs more (it holds a few descriptors, writes no file, allocates little)."""
-    _set(resource.RLIMIT_AS, address_space + memory_mb * 1024 * 1024)
+    if memory:
+        apply_memory_limit(memory_mb, address_space)
     _set(resource.RLIMIT_CORE, 0)
     _set(resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT)
     _set(resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT)

@@ -27,6 +27,7 @@ import select
 import shutil
 import signal
 import socket
+import subprocess  # here, not in remove_tree: nothing is imported while a temp dir is the cwd
 import sys
 import time
 
@@ -59,8 +60,11 @@ class Slot:
         self.sock, self.plan, self.tmp_root = sock, plan, tmp_root
         self.grace_s, self.stdout_limit = grace_s, stdout_limit
         self.count = 0
-        # Inherited by every program process; the slot's own footprint is the programs' base.
-        limits.apply_rlimits(plan.memory_mb, limits.address_space_now())
+        # Inherited by every program process, but for the memory limit, which the child sets on
+        # itself: a slot under it could be made to fail by what a program leaves (a directory of
+        # millions of hard links read into memory by rmtree). Its own footprint is the base.
+        limits.apply_rlimits(plan.memory_mb, limits.address_space_now(), memory=False)
+        self.address_space = limits.address_space_now()
         self.prepared: Prepared | None = None
 
     def serve(self) -> None:
@@ -83,7 +87,7 @@ class Slot:
             if self.plan.uid is not None:
                 os.chown(tmp, self.plan.uid, self.plan.gid)
             rules = landlock_rules.ruleset(self.plan.read_only, tmp) if self.plan.landlock else None
-            self.prepared = Prepared(tmp, rules)
+            self.prepared = Prepared(tmp, rules, self.address_space)
             settle_in(tmp)
         return self.prepared
 
@@ -109,9 +113,10 @@ class Slot:
     def _run(self, request: tuple, result_fd: int) -> dict:
         prepared = self._prepare()
         start = time.monotonic()
+        slot_pid = os.getpid()  # taken before the fork: if the slot dies first, the child knows
         pid = fork()
         if pid == 0:
-            child.main(self.plan, prepared, request, result_fd, os.getppid(), self.stdout_limit)
+            child.main(self.plan, prepared, request, result_fd, slot_pid, self.stdout_limit)
         os.close(result_fd)
         try:
             status, timed_out = self._wait(pid, start + request[2] + self.grace_s)
@@ -165,15 +170,16 @@ def remove_tree(path: str) -> None:
     which also takes trees too deep for Python's recursion or for PATH_MAX (a program can nest
     thousands of folders) and folders it made read-only. Names are never reused, so anything
     left behind reaches no later program."""
-    def writable_then_retry(function, failed_path, _exc_info):
+    def writable_then_retry(function, failed_path, exc_info):
+        if function is os.open:  # a folder it cannot list: needs flags to retry, rm below does it
+            raise exc_info[1]
         os.chmod(os.path.dirname(failed_path), 0o700)
         function(failed_path)
     try:
         shutil.rmtree(path, onerror=writable_then_retry)
         return
-    except (OSError, RecursionError):
+    except Exception:  # noqa: BLE001 - whatever a program left (MemoryError included): rm below
         pass
-    import subprocess
     subprocess.run(["chmod", "-R", "u+rwx", "--", path], stderr=subprocess.DEVNULL, check=False)
     subprocess.run(["rm", "-rf", "--one-file-system", "--", path], stderr=subprocess.DEVNULL, check=False)
 
@@ -186,6 +192,8 @@ def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, 
         os.setsid()
         _detach_stdio()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # no Python-level handler may be pending when it forks (libc fork does not clear them)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         Slot(socket.socket(fileno=fd), plan, tmp_root, grace_s, stdout_limit).serve()
     except BaseException:  # noqa: BLE001 - the executor sees EOF and reports "killed"
         code = 1

@@ -193,3 +193,17 @@ def test_a_forged_result_can_only_spoil_the_programs_own_result(ex):
     forged, honest = ex.run([ProgramRun(forge, (A,)), ProgramRun("def transform(grid):\n    return grid\n", (A,))])
     assert forged.error == "killed" and "invalid result" in forged.message
     assert honest.ok and honest.outputs[0].tolist() == A.tolist()
+
+
+def test_the_import_path_has_no_working_directory_entry(ex):
+    """A slot works inside the program's temp dir: an empty sys.path entry there would let an
+    import of the slot's load a file the program wrote (forkserver.BOOT drops it)."""
+    code = "import sys\nimport numpy as np\ndef transform(grid):\n    return np.array([[int('' in sys.path) + 1]])\n"
+    assert run1(ex, code, inputs=(A,)).outputs[0].tolist() == [[1]]
+
+
+def test_a_folder_nobody_may_list_does_not_stop_the_next_program(ex):
+    left = "import os\ndef transform(grid):\n    os.mkdir('locked', 0)\n    os.mkdir('locked2', 0)\n    return grid\n"
+    results = ex.run([ProgramRun(left, (A,)), ProgramRun(left, (A,)), ProgramRun("def transform(g):\n    return g\n", (B,))])
+    assert [r.error for r in results] == [None, None, None]
+    assert results[2].outputs[0].tolist() == B.tolist()
