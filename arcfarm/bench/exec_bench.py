@@ -201,6 +201,7 @@ timed(program, "exec", "exec_module")
 timed(child, "encode_result", "encode")
 timed(slot.Slot, "_wait", "exit_and_reap")
 timed(slot.Slot, "_reset_tmp", "tmp_reset")
+# "landlock" spans the start of confine(): no_new_privs, the memory limit and Landlock
 STEPS = [("fork_parent", "fork_start", "fork"), ("fork_to_child", "fork_start", "child_start"),
          ("landlock", "child_start", "landlock"), ("close_fds", "landlock", "close_fds"),
          ("uid", "close_fds", "uid"), ("pdeathsig", "uid", "pdeathsig"),

@@ -14,7 +14,6 @@ bench.
 """
 from __future__ import annotations
 
-import gc
 import random
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from arcfarm.bench.gpu_bench import _free, _sync  # gpu_bench imports this module only inside run()
 from arcfarm.learn.fast_train import ALL_LINEAR
 
 
@@ -134,14 +134,3 @@ def _rate(length: int, marks: list[float], build_s: float, round_s: float) -> di
     if len(marks) >= 2:
         out.update(trl_tok_s=round(length * (len(marks) - 1) / (marks[-1] - marks[0]), 1), trl_note=None)
     return out
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def _free() -> None:
-    gc.collect()  # a failed trainer's reference cycles may hold GPU memory
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

@@ -202,6 +202,37 @@ def test_the_import_path_has_no_working_directory_entry(ex):
     assert run1(ex, code, inputs=(A,)).outputs[0].tolist() == [[1]]
 
 
+def test_remove_tree_takes_a_folder_its_owner_may_not_list():
+    """What a slot meets when it is not root (root reads any folder): rmtree cannot list a mode-0
+    folder, and its retry must not crash the slot (it did: os.open retried without flags)."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from arcfarm.sandbox.slot import remove_tree
+    base = Path(tempfile.mkdtemp(prefix="arcfarm-remove-tree-"))  # /tmp: reachable by any uid
+    base.chmod(0o777)
+    tree = base / "left"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            tree.mkdir()
+            (tree / "locked").mkdir(mode=0)
+            (tree / "locked2").mkdir(mode=0)
+            remove_tree(str(tree))
+            code = 0 if not tree.exists() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    shutil.rmtree(base, ignore_errors=True)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_a_folder_nobody_may_list_does_not_stop_the_next_program(ex):
     left = "import os\ndef transform(grid):\n    os.mkdir('locked', 0)\n    os.mkdir('locked2', 0)\n    return grid\n"
     results = ex.run([ProgramRun(left, (A,)), ProgramRun(left, (A,)), ProgramRun("def transform(g):\n    return g\n", (B,))])
