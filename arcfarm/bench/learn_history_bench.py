@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Callable
 
 from arcfarm.arc.tasks import parse_task
-from arcfarm.bench.machine import cpu_model, git_commit, today
+from arcfarm.bench.machine import cpu_model, git_commit, software, today
+from arcfarm.bench.science_stats import paired_bootstrap
 from arcfarm.settings import Settings
 
 
@@ -153,7 +154,7 @@ def result(plan: Plan, settings: Settings, seeds: list[dict], *, complete: bool)
                  "unseen_file": str(plan.unseen_file) if plan.unseen_file else None}
     # run and training ids are rows of this database (one per part when parts run apart)
     return {"bench": "learn-history", "date": today(), "commit": git_commit(), "cpu": cpu_model(),
-            "database": settings.db_url, "complete": complete, "plan": plan_json,
+            "software": software(), "database": settings.db_url, "complete": complete, "plan": plan_json,
             "summary": summarize(seeds) if plan.part == "all" and complete else None, "seeds": seeds}
 
 
@@ -194,7 +195,7 @@ def merge(results: list[dict]) -> dict:
         for group in ("B", "U"):  # the paired difference needs the same tasks on both sides
             if set(rec[f"{group}_adapter"]) != set(rec[f"{group}_control"]):
                 raise ValueError(f"seed {rec['seed']}: {group}_adapter and {group}_control ran other tasks")
-    return {**{k: results[-1][k] for k in ("bench", "date", "cpu")}, "commit": commits.pop(),
+    return {**{k: results[-1].get(k) for k in ("bench", "date", "cpu", "software")}, "commit": commits.pop(),
             "complete": True, "plan": {**first, "part": "all", "seeds": sorted(by_seed)},
             # run and training ids in `seeds` are rows of the database of the part that ran them
             "parts": [{"part": r["plan"].get("part", "all"), "seeds": [x["seed"] for x in r["seeds"]],
@@ -203,7 +204,8 @@ def merge(results: list[dict]) -> dict:
 
 
 def summarize(seeds: list[dict]) -> dict:
-    """Mean pass@n / pass@2 per run kind, and the paired per-task difference adapter - control."""
+    """Mean pass@n / pass@2 per run kind, and the paired per-task difference adapter - control with
+    a paired bootstrap 95% interval over tasks and the difference of each seed."""
     out: dict = {}
     for kind in ("A", "B_adapter", "B_control", "U_adapter", "U_control"):
         for metric in ("pass_n", "pass_2"):
@@ -214,10 +216,18 @@ def summarize(seeds: list[dict]) -> dict:
             tasks = sorted(seeds[0][f"{group}_adapter"])
             diff = {t: sum(s[f"{group}_adapter"][t][metric] - s[f"{group}_control"][t][metric]
                            for s in seeds) / len(seeds) for t in tasks}
+            adapter = [sum(s[f"{group}_adapter"][t][metric] for s in seeds) / len(seeds) for t in tasks]
+            control = [sum(s[f"{group}_control"][t][metric] for s in seeds) / len(seeds) for t in tasks]
+            _, low, high = paired_bootstrap(adapter, control) if tasks else (0.0, 0.0, 0.0)
             out[f"{group}.paired.{metric}"] = {
                 "mean_difference": sum(diff.values()) / max(len(diff), 1),
                 "tasks_better": sum(d > 0 for d in diff.values()),
-                "tasks_worse": sum(d < 0 for d in diff.values())}
+                "tasks_worse": sum(d < 0 for d in diff.values()),
+                # resampling tasks (each the mean over seeds): the interval the README quotes
+                "ci95": [low, high],
+                "per_seed_difference": [
+                    sum(s[f"{group}_adapter"][t][metric] - s[f"{group}_control"][t][metric] for t in tasks)
+                    / max(len(tasks), 1) for s in seeds]}
     return out
 
 

@@ -1,4 +1,5 @@
-"""What every benchmark result records about where and when it ran: CPU model, git commit, date."""
+"""What every benchmark result records about where and when it ran: CPU model, GPU and library
+versions, git commit, date."""
 from __future__ import annotations
 
 import os
@@ -35,3 +36,24 @@ def git_commit() -> str:
 def today() -> str:
     """The day a measurement was taken (UTC); result file names keep their own series date."""
     return datetime.now(timezone.utc).date().isoformat()
+
+
+def software() -> dict[str, str | None]:
+    """The GPU (None without CUDA) and the versions of the libraries a model run depends on (None
+    for one not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"gpu": None}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            out["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    for name in ("torch", "transformers", "peft", "trl"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out

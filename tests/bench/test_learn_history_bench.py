@@ -29,10 +29,19 @@ def test_paired_differences_and_rates():
     assert s["A.pass_n"] == {"per_seed": [0.5, 0.5], "mean": 0.5}
     assert s["B_adapter.pass_n"]["per_seed"] == [1.0, 0.5]
     # pass@n: y is better with the adapter in seed 0, equal in seed 1 -> +0.5 on y, 0 on x.
-    assert s["B.paired.pass_n"] == {"mean_difference": 0.25, "tasks_better": 1, "tasks_worse": 0}
+    assert _counts(s["B.paired.pass_n"]) == {"mean_difference": 0.25, "tasks_better": 1, "tasks_worse": 0}
+    assert s["B.paired.pass_n"]["per_seed_difference"] == [0.5, 0.0]
+    # two tasks, differences 0 and +0.5: every resample's mean lies in [0, 0.5], both ends reached
+    assert s["B.paired.pass_n"]["ci95"] == [0.0, 0.5]
     # pass@2: x lost its second attempt in seed 1 -> -0.5 on x.
-    assert s["B.paired.pass_2"] == {"mean_difference": -0.25, "tasks_better": 0, "tasks_worse": 1}
-    assert s["U.paired.pass_n"] == {"mean_difference": -0.5, "tasks_better": 0, "tasks_worse": 1}
+    assert _counts(s["B.paired.pass_2"]) == {"mean_difference": -0.25, "tasks_better": 0, "tasks_worse": 1}
+    assert s["B.paired.pass_2"]["per_seed_difference"] == [0.0, -0.5]
+    assert _counts(s["U.paired.pass_n"]) == {"mean_difference": -0.5, "tasks_better": 0, "tasks_worse": 1}
+    assert s["U.paired.pass_n"]["ci95"] == [-0.5, -0.5]  # one task: nothing to resample
+
+
+def _counts(paired):
+    return {k: paired[k] for k in ("mean_difference", "tasks_better", "tasks_worse")}
 
 
 def _part(part, seeds, kinds, plan=None):
@@ -56,7 +65,8 @@ def test_parts_of_a_seed_run_apart_are_tabled_as_one():
                     _part("control", [0], KINDS)])
     assert merged["plan"]["seeds"] == [0, 1] and merged["plan"]["part"] == "all"
     assert [s["seed"] for s in merged["seeds"]] == [0, 1]
-    assert merged["summary"]["B.paired.pass_n"] == {"mean_difference": 1.0, "tasks_better": 1, "tasks_worse": 0}
+    assert _counts(merged["summary"]["B.paired.pass_n"]) == {"mean_difference": 1.0, "tasks_better": 1,
+                                                             "tasks_worse": 0}
     assert merged["summary"]["U.paired.pass_n"]["tasks_worse"] == 1
 
 
@@ -137,3 +147,15 @@ def test_the_cli_refuses_a_bad_plan_with_exit_code_2(tmp_path):
     assert res.exit_code == 2 and "seeds must be comma-separated integers" in res.output
     res = CliRunner().invoke(app, ["bench", "learn-history", "--part", "half"])
     assert res.exit_code == 2 and "part must be one of" in res.output
+
+
+def test_results_say_which_gpu_and_libraries_ran_them():
+    from arcfarm.bench.learn_history_bench import merge
+    from arcfarm.bench.machine import software
+    here = software()
+    assert set(here) == {"gpu", "torch", "transformers", "peft", "trl"}
+    import torch
+    assert here["torch"] and here["torch"].split("+")[0] == torch.__version__.split("+")[0]
+    a, c = _part("adapter", [0], KINDS), _part("control", [0], KINDS)
+    a["software"] = c["software"] = here
+    assert merge([a, c])["software"] == here
