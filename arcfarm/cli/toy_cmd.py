@@ -85,7 +85,10 @@ def train(
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model."),
     augment_frames: int = typer.Option(0, help="Train on every task in up to K frames (identity, "
                                                 "then dihedral x colours, as the loop samples)."),
-    augment_workers: int = typer.Option(1, help="Processes that write the augmented frames."),
+    augment_workers: int = typer.Option(1, help="Processes that write the augmented frames and, "
+                                                 "when more than one, encode the examples."),
+    deadline_minutes: float = typer.Option(0.0, help="End training early enough that setup, training "
+                                                     "and saving fit in this many minutes (0: no limit)."),
 ) -> None:
     """Train the toy Llama from scratch; prints the summary JSON."""
     from arcfarm.toy.train import TrainSettings, run
@@ -96,7 +99,7 @@ def train(
     settings = TrainSettings(tasks=tasks, out=out, minutes=minutes, tiny_steps=tiny_steps,
                              batch_tokens=batch_tokens, learning_rate=learning_rate, seed=seed,
                              device=device, compile=compile_, augment_frames=augment_frames,
-                             augment_workers=augment_workers)
+                             augment_workers=augment_workers, deadline_minutes=deadline_minutes)
     print(json.dumps(run(settings), indent=2))
 
 

@@ -31,13 +31,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from arcfarm.arc.prompts import SYSTEM_PROMPT, render_prompt, response_text, user_message
+from arcfarm.arc.prompts import SYSTEM_PROMPT, response_text, user_message
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.toy.synth import load_jsonl
 from arcfarm.toy.tokenizer import END, EOT, train_tokenizer
+from arcfarm.toy.train_setup import base_id, encode_pairs
+from arcfarm.toy.train_setup import whole_task_cut as whole_task_cut_ids
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class TrainSettings:
     val_fraction: float = 0.01
     tokenizer_tasks: int = 5000
     augment_frames: int = 0  # > 0: train on every task in up to this many frames (conjugate.py)
-    augment_workers: int = 1
+    augment_workers: int = 1  # > 1: also the processes of the setup (train_setup.py)
+    deadline_minutes: float = 0.0  # > 0: training ends early enough that the whole run fits in this
     seed: int = 0
     device: str = "auto"
     compile: bool = False
@@ -83,8 +87,11 @@ class TrainSettings:
 
 @dataclass
 class Example:
-    ids: list[int]
+    ids: np.ndarray  # int32 token ids: prompt, response, <|eot_id|>
     n_prompt: int
+
+
+SAVE_MARGIN_S = 30.0  # validation loss and save_pretrained of the toy model take a few seconds
 
 
 # -- setup ----------------------------------------------------------------------------------------
@@ -102,11 +109,6 @@ def load_tasks(path: Path) -> list[tuple[Task, str]]:
     return out
 
 
-def base_id(task_id: str) -> str:
-    """The task an augmented frame came from (conjugate.augment_record appends `-aug...`)."""
-    return task_id.split("-aug")[0]
-
-
 def shuffled_by_task(tasks: list[tuple[Task, str]], seed: int) -> list[tuple[Task, str]]:
     """Tasks in a seeded random order, the frames of one task kept together (so the validation
     split, taken from the front, holds whole tasks)."""
@@ -120,9 +122,7 @@ def shuffled_by_task(tasks: list[tuple[Task, str]], seed: int) -> list[tuple[Tas
 
 def whole_task_cut(tasks: list[tuple[Task, str]], n: int) -> int:
     """The smallest index >= n at which a new task (not another frame of the last) begins."""
-    while 0 < n < len(tasks) and base_id(tasks[n][0].id) == base_id(tasks[n - 1][0].id):
-        n += 1
-    return n
+    return whole_task_cut_ids([t.id for t, _ in tasks], n)
 
 
 def build_tokenizer(tasks: list[tuple[Task, str]], vocab: int, limit: int):
@@ -136,15 +136,8 @@ def build_tokenizer(tasks: list[tuple[Task, str]], vocab: int, limit: int):
 
 def encode(tokenizer, tasks: list[tuple[Task, str]], max_len: int) -> tuple[list[Example], int]:
     """Prompt + response + <|eot_id|> token ids; sequences over max_len are dropped (counted)."""
-    if not tasks:
-        return [], 0
-    prompts = [render_prompt(tokenizer, t) for t, _ in tasks]
-    responses = [response_text(code) + EOT for _, code in tasks]
-    p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-    r_ids = tokenizer(responses, add_special_tokens=False)["input_ids"]
-    examples = [Example(p + r, len(p)) for p, r in zip(p_ids, r_ids)]
-    kept = [e for e in examples if len(e.ids) <= max_len]
-    return kept, len(examples) - len(kept)
+    kept, too_long = encode_pairs(tokenizer, tasks, max_len)
+    return [Example(ids, n) for ids, n in kept], too_long
 
 
 def make_batches(examples: list[Example], batch_tokens: int, rng: random.Random) -> list[list[Example]]:
@@ -167,8 +160,8 @@ def collate(batch: list[Example], pad_id: int, device: torch.device) -> tuple[to
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     for row, e in enumerate(batch):
-        ids[row, :len(e.ids)] = torch.tensor(e.ids)
-        labels[row, e.n_prompt:len(e.ids)] = torch.tensor(e.ids[e.n_prompt:])
+        ids[row, :len(e.ids)] = torch.from_numpy(e.ids)
+        labels[row, e.n_prompt:len(e.ids)] = torch.from_numpy(e.ids[e.n_prompt:])
     return ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
 
 
@@ -224,11 +217,12 @@ def evaluate_loss(model, batches: list[list[Example]], pad_id: int, device: torc
 
 
 def train_loop(model, train_examples: list[Example], s: TrainSettings, pad_id: int,
-               device: torch.device, log: Callable[[dict], None]) -> dict[str, Any]:
+               device: torch.device, log: Callable[[dict], None],
+               budget_s: float | None = None) -> dict[str, Any]:
     rng = random.Random(s.seed)
     step_fn = torch.compile(model) if s.compile else model
     optimizer = _optimizer(model, s, device)
-    budget_s = s.minutes * 60
+    budget_s = s.minutes * 60 if budget_s is None else budget_s
     started, step, tokens, epoch, loss_ema = time.perf_counter(), 0, 0, 0, None
     model.train()
     while True:
@@ -282,6 +276,38 @@ def resolve_device(s: TrainSettings) -> torch.device:
     return torch.device(s.device)
 
 
+def training_budget_s(s: TrainSettings, setup_s: float) -> float:
+    """`minutes` of training, or less when `deadline_minutes` (counted from the start of train())
+    leaves less after the setup and a margin to validate and save (a lent GPU's call that ends
+    mid-training keeps nothing)."""
+    budget_s = s.minutes * 60
+    if s.deadline_minutes:
+        budget_s = min(budget_s, s.deadline_minutes * 60 - setup_s - SAVE_MARGIN_S)
+        if budget_s <= 0:
+            raise RuntimeError(f"setup took {setup_s:.0f} s: no training time is left before the "
+                               f"deadline of {s.deadline_minutes} minutes")
+    return budget_s
+
+
+def setup(source: Path, s: TrainSettings, size: ModelSize):
+    """(tokenizer, tasks, validation examples, training examples, sequences too long), in
+    `augment_workers` processes when more than one (train_setup.py; the same examples)."""
+    if s.augment_workers > 1:
+        from arcfarm.toy.train_setup import prepare
+
+        out = prepare(source, seed=s.seed, vocab=size.vocab, tokenizer_tasks=s.tokenizer_tasks,
+                      val_fraction=s.val_fraction, max_len=s.max_len, workers=s.augment_workers)
+        return (out["tokenizer"], out["tasks"], [Example(i, n) for i, n in out["val"]],
+                [Example(i, n) for i, n in out["train"]], out["too_long"])
+    tasks = shuffled_by_task(load_tasks(source), s.seed)
+    tokenizer = build_tokenizer(tasks, size.vocab, s.tokenizer_tasks)
+    # Validation: the first whole tasks (every frame of a task on the same side of the cut).
+    n_val = whole_task_cut(tasks, int(len(tasks) * s.val_fraction) if len(tasks) >= 100 else 0)
+    val, too_long_val = encode(tokenizer, tasks[:n_val], s.max_len)
+    train_examples, too_long = encode(tokenizer, tasks[n_val:], s.max_len)
+    return tokenizer, len(tasks), val, train_examples, too_long + too_long_val
+
+
 def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> dict[str, Any]:
     """Setup -> train -> save. Returns the summary also written to OUT/train_summary.json."""
     t0 = time.perf_counter()
@@ -299,19 +325,14 @@ def train(s: TrainSettings, log: Callable[[dict], None] = lambda rec: None) -> d
         augmented = augment_file(s.tasks, source, frames=s.augment_frames, seed=s.seed,
                                  workers=s.augment_workers)
         log({"event": "augment", **augmented})
-    tasks = shuffled_by_task(load_tasks(source), s.seed)
-    tokenizer = build_tokenizer(tasks, size.vocab, s.tokenizer_tasks)
-    # Validation: the first whole tasks (every frame of a task on the same side of the cut).
-    n_val = whole_task_cut(tasks, int(len(tasks) * s.val_fraction) if len(tasks) >= 100 else 0)
-    val, too_long_val = encode(tokenizer, tasks[:n_val], s.max_len)
-    train_examples, too_long = encode(tokenizer, tasks[n_val:], s.max_len)
-    too_long += too_long_val
+    tokenizer, n_tasks, val, train_examples, too_long = setup(source, s, size)
     model = LlamaForCausalLM(model_config(size, tokenizer, s.max_len)).to(device)
     setup_s = time.perf_counter() - t0
-    log({"event": "setup", "tasks": len(tasks), "examples": len(train_examples), "val": len(val),
+    log({"event": "setup", "tasks": n_tasks, "examples": len(train_examples), "val": len(val),
          "too_long": too_long, "vocab": len(tokenizer), "device": str(device),
          "parameters": sum(p.numel() for p in model.parameters()), "setup_s": round(setup_s, 1)})
-    result = train_loop(model, train_examples, s, tokenizer.pad_token_id, device, log)
+    budget_s = training_budget_s(s, time.perf_counter() - t0)
+    result = train_loop(model, train_examples, s, tokenizer.pad_token_id, device, log, budget_s)
     val_batches = make_batches(val, s.batch_tokens, random.Random(0))
     val_loss = evaluate_loss(model, val_batches, tokenizer.pad_token_id, device)
     weights_bytes = save(model, tokenizer, s.out)
@@ -334,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tasks", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("models/toy"))
     for f in ("minutes", "tiny_steps", "batch_tokens", "max_len", "learning_rate", "warmup_steps",
-              "seed", "device", "size", "tokenizer_tasks", "augment_frames", "augment_workers"):
+              "seed", "device", "size", "tokenizer_tasks", "augment_frames", "augment_workers", "deadline_minutes"):
         default = getattr(TrainSettings, f)
         ap.add_argument("--" + f.replace("_", "-"), type=type(default), default=default)
     ap.add_argument("--compile", action="store_true")
