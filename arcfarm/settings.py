@@ -2,7 +2,8 @@
 
     ARCFARM_DATABASE_URL         postgresql+psycopg://user@host/db   (unset: embedded SQLite)
     ARCFARM_BROKER_URL           redis://host:6379/0                 (unset: in-process queue)
-    ARCFARM_ARTIFACTS            adapter store, a folder or an fsspec URL (default ./artifacts)
+    ARCFARM_ARTIFACTS            adapter store, a folder or an fsspec URL (default: $ARCFARM_HOME/artifacts
+                                 in embedded mode, ./artifacts with a database)
     ARCFARM_HOME                 embedded mode's home: arcfarm.db, runs/, tiny-model/ (default ./.arcfarm)
     ARCFARM_API_TOKEN            when set, the API wants `Authorization: Bearer <token>` (not /health)
                                  and the dashboard (/ui/) a login with it
@@ -60,6 +61,16 @@ class Settings(BaseModel):
     api_policy: Path | None = None
     api_models: str | None = None
     fault_hook: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_artifacts(cls, data: object) -> object:
+        """Embedded mode keeps adapters beside its database: ids restart with a new home, and a
+        shared ./artifacts let a second home's training 1 overwrite the first's."""
+        if isinstance(data, dict) and not data.get("artifacts"):
+            home = Path(data.get("home") or "./.arcfarm")
+            data = {**data, "artifacts": "./artifacts" if data.get("database_url") else str(home / "artifacts")}
+        return data
 
     @field_validator("api_token", "ui_reader_token")
     @classmethod

@@ -18,6 +18,14 @@ def test_embedded_when_no_urls(tmp_path):
     assert s.visibility_timeout_s == 6 * 3600
 
 
+def test_embedded_adapters_live_in_the_home_unless_told_otherwise(tmp_path):
+    assert get_settings({"ARCFARM_HOME": str(tmp_path)}).artifacts == str(tmp_path / "artifacts")
+    farm = get_settings({"ARCFARM_DATABASE_URL": "postgresql+psycopg://x/y", "ARCFARM_HOME": str(tmp_path)})
+    assert farm.artifacts == "./artifacts"
+    told = get_settings({"ARCFARM_HOME": str(tmp_path), "ARCFARM_ARTIFACTS": "s3://b/a"})
+    assert told.artifacts == "s3://b/a"
+
+
 def test_farm_mode_and_bad_values():
     s = get_settings({"ARCFARM_DATABASE_URL": "postgresql+psycopg://x/y",
                       "ARCFARM_BROKER_URL": "redis://h:6379/3", "ARCFARM_HEARTBEAT_S": "5"})

@@ -13,7 +13,7 @@ and reports pass@n (some prediction right) and pass@2 (both attempts scored) per
 per-task paired difference adapter minus control, mean over seeds. Solutions only score.
 
     arcfarm bench learn-history --tasks data/toy/heldout.jsonl --seen-kinds objects,pixels \
-        --unseen-kinds enclosures --limit 100 --budget 128 --seeds 0,1,2 -c toy-gpu \
+        --unseen-kinds enclosures --limit 100 --budget 128 --seeds 0,1,2 -c toy-cpu --set device=cuda \
         --out bench/results/learn-from-history.json
 
 The unseen group may come from another file (`--unseen-tasks`, e.g. another family of the science

@@ -137,6 +137,8 @@ def trainings(
             rows = [row]
     if as_json:
         typer.echo(_json(rows if training_id is None else rows[0]))
+    elif not rows:
+        err.print("no trainings yet: `arcfarm learn --runs ...` records one")
     else:
         for row in rows:
             typer.echo(_describe(row))

@@ -13,7 +13,7 @@ from rich.table import Table
 from arcfarm.arc.datasets import load_taskset
 from arcfarm.arc.tasks import TaskError
 from arcfarm.cli.main import app
-from arcfarm.learn.config import ConfigError, load_config
+from arcfarm.learn.config import ConfigError, load_config, training_id
 
 err = Console(stderr=True)
 
@@ -32,6 +32,9 @@ def solve(
     """Solve ARC tasks with search-and-learn and print the attempts and scores."""
     try:
         cfg = load_config(config, set_)
+        if training_id(cfg.base_adapter) is not None:  # the farm fetches those; here is no database
+            raise ConfigError(f"config key 'base_adapter': {cfg.base_adapter} is for farm runs "
+                              "(arcfarm submit); arcfarm solve takes a folder with a peft adapter")
         taskset = load_taskset(source).select(task_id or None, limit or None)
     except (ConfigError, TaskError) as exc:
         err.print(f"[red]error:[/red] {exc}")

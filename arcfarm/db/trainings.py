@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from arcfarm.db.models import Run, Training, utcnow
 from arcfarm.db.reads import check_policy
-from arcfarm.db.status import JobStatus
+from arcfarm.db.status import RUN_TERMINAL, JobStatus
 from arcfarm.db.writes import _transaction
 
 
@@ -45,10 +45,15 @@ def create_training(*, session: Session, name: str, run_ids: list[int], policy: 
         raise TrainingError(f"training name {name!r}: 1 to 200 characters")
     if not run_ids:
         raise TrainingError("no runs given to learn from (--runs 3,4)")
-    found = set(session.scalars(sa.select(Run.id).where(Run.id.in_(run_ids))))
-    missing = sorted(set(run_ids) - found)
+    found = {r: st for r, st in session.execute(sa.select(Run.id, Run.status).where(Run.id.in_(run_ids)))}
+    missing = sorted(set(run_ids) - set(found))
     if missing:
         raise TrainingError(f"runs {missing} do not exist")
+    # a run still going would be learned from in part, and its later programs never
+    unfinished = {r: str(found[r]) for r in sorted(found) if found[r] not in RUN_TERMINAL}
+    if unfinished:
+        states = ", ".join(f"{r}: {st}" for r, st in unfinished.items())
+        raise TrainingError(f"runs not finished ({states}): learn from done or cancelled runs")
     with _transaction(session):
         row = Training(name=name, status=JobStatus.QUEUED, source_runs=sorted(set(run_ids)),
                        policy=policy, config=config, model=model, queue=queue,

@@ -7,6 +7,7 @@ second. Should the process die between the two, the jobs stay queued in the data
 """
 from __future__ import annotations
 
+import os
 import subprocess
 from functools import cache
 from importlib import metadata
@@ -134,7 +135,17 @@ def _base_training(session: Session, config: RunConfig) -> int | None:
     if row is None or row["status"] != "done":
         state = "does not exist" if row is None else f"is {row['status']}, not done"
         raise ConfigError(f"config key 'base_adapter': training {tid} {state}")
+    if _same_model(row["model"]) != _same_model(config.model):
+        # another base either fails to load the adapter in every job or, same-shaped, merges
+        # silently into weights it was not trained on
+        raise ConfigError(f"config key 'base_adapter': training {tid} was trained on model "
+                          f"{row['model']!r}, this run's model is {config.model!r}")
     return tid
+
+
+def _same_model(model: str) -> str:
+    """A model reference as comparable text: local paths normalised (./models/toy = models/toy)."""
+    return model if ":" in model else os.path.normpath(model)
 
 
 def enqueue_run(*, session: Session, queue: JobQueue, run_id: int) -> int:

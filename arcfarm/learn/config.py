@@ -182,8 +182,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "config"
-        if err["type"] == "extra_forbidden":
+        key = ".".join(str(p) for p in err["loc"])
+        if not key:  # a check across keys (the model validator): its message names the keys
+            parts.append("config: " + err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             parts.append(f"unknown config key {key!r}")
         else:
             parts.append(f"config key {key!r}: {err['msg']}")

@@ -93,3 +93,14 @@ def test_on_a_farm_learn_queues_the_training_for_its_queue(farm_env, farm_settin
             conn.default_channel.client.delete(queue)
     finally:
         celery.close()
+
+
+def test_solve_refuses_a_training_reference_up_front_and_trainings_says_when_there_are_none(tmp_path):
+    from typer.testing import CliRunner
+
+    from arcfarm.cli.main import app
+    res = CliRunner().invoke(app, ["solve", "data/demo/toy_challenges.json", "-c", "toy-cpu",
+                                   "--set", "base_adapter=training:1"])
+    assert res.exit_code == 2 and "training:1 is for farm runs" in " ".join(res.output.split())
+    proc = _arcfarm(tmp_path, "trainings")  # a new home: its database made on first use
+    assert proc.returncode == 0 and "no trainings yet" in proc.stderr

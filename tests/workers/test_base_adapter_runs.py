@@ -46,6 +46,15 @@ def test_a_run_started_from_a_training_records_and_uses_it(session_factory, farm
                           config=config.model_copy(update={"base_adapter": "training:999999"}))
     assert row_counts(session_factory) == before
 
+    # Trained on another model: refused, naming both (it would fail every job, or merge silently
+    # into same-shaped weights it was not trained on).
+    with session_factory() as s, pytest.raises(ConfigError, match="was trained on model .* this run's model is 'models/toy'"):
+        submit.create_run(session=s, settings=farm_settings, name="x", dataset="x",
+                          tasks=[parse_task("flip", TASKS["flip"])],
+                          config=config.model_copy(update={"base_adapter": f"training:{tid}",
+                                                          "model": "models/toy"}))
+    assert row_counts(session_factory) == before
+
     based = load_config("tiny-cpu", values={**tiny_overrides(tiny_model_dir),
                                             "base_adapter": f"training:{tid}"})
     with session_factory() as s:
@@ -67,3 +76,20 @@ def test_a_run_started_from_a_training_records_and_uses_it(session_factory, farm
         assert not torch.equal(weights[f"{q}.base_layer.weight"], dict(fresh.named_parameters())[f"{q}.weight"])
     finally:
         solvers.close()
+
+
+def test_learning_from_a_run_that_is_not_finished_is_refused(session_factory):
+    from arcfarm.db import writes
+    from arcfarm.db.trainings import TrainingError
+
+    config = load_config("tiny-cpu")
+    task, solutions = parse_task("flip", TASKS["flip"])
+    with session_factory() as s:
+        queued = writes.create_run(session=s, name="q", config={"max_epochs": 0}, model="tiny",
+                                   code_version="test", dataset="x", tasks=[(task, solutions)])
+        done = write_history(s, "finished")
+        before = s.execute(sa.text("SELECT COUNT(*) FROM trainings")).scalar_one()
+        with pytest.raises(TrainingError, match=rf"runs not finished \({queued}: queued\)"):
+            learn.create_training(session=s, name="t", run_ids=[done, queued], policy="top8",
+                                  config=config)
+        assert s.execute(sa.text("SELECT COUNT(*) FROM trainings")).scalar_one() == before
