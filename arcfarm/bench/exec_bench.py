@@ -3,7 +3,9 @@
 Measures, in one run:
 - pool_start_s: Executor construction until every worker has said hello.
 - trivial_runs_per_s_per_core: identity and flip programs, each in a fresh process, on all inputs
-  of a real ARC task. A run = one program on all inputs of one task.
+  of a real ARC task. A run = one program on all inputs of one task. The same in turns in lean
+  and in scipy slots (sandbox/routing.py; a comment naming scipy sends them there):
+  lean_vs_scipy_slot, the ratio of the medians of three rounds each.
 - mix_runs_per_s vs baseline_pool_runs_per_s: the BARC-style mix (exec_programs.MIX) on real
   ARC training tasks through the sandbox, and through a plain multiprocessing.Pool(cores) that
   execs the same programs in a fresh dict with `from common import *` available (no limits, no
@@ -96,6 +98,17 @@ def _throughput(ex, runs) -> tuple[float, list]:
     start = time.perf_counter()
     results = ex.run(runs)
     return len(runs) / (time.perf_counter() - start), results
+
+
+def _slot_kinds(ex, runs, rounds: int) -> tuple[float, float]:
+    """Runs/s of `runs` in lean slots and, with a comment naming scipy appended (so routing.py
+    sends them to scipy slots), in scipy slots: alternating, `rounds` times each; the medians."""
+    heavy_runs = [type(r)(r.code + "\n# scipy\n", r.inputs) for r in runs]
+    lean, heavy = [], []
+    for _ in range(rounds):
+        lean.append(_throughput(ex, runs)[0])
+        heavy.append(_throughput(ex, heavy_runs)[0])
+    return float(np.median(lean)), float(np.median(heavy))
 
 
 def _overrun(ex, code: str, inputs, repeats: int) -> float:
@@ -278,6 +291,8 @@ def run(quick: bool = False, log=print) -> dict:
         trivial = [ProgramRun(IDENTITY if i % 2 else FLIP, tasks[0]) for i in range(n_trivial)]
         trivial_rate, _ = _throughput(ex, trivial)
         log(f"trivial: {trivial_rate:.0f} runs/s ({trivial_rate / cores:.0f} per core)")
+        lean, heavy = _slot_kinds(ex, trivial, 3)
+        log(f"trivial, alternating lean and scipy slots: {lean / cores:.0f} vs {heavy / cores:.0f} per core")
         mix = [ProgramRun(code, inputs) for inputs in tasks for code in MIX.values()]
         mix_rate, results = _throughput(ex, mix)
         failed = sum(not r.ok for r in results) / len(results)
@@ -303,6 +318,10 @@ def run(quick: bool = False, log=print) -> dict:
         "timeout_s": ex.timeout_s, "pool_start_s": round(pool_start_s, 4),
         "trivial_runs": n_trivial, "trivial_runs_per_s": round(trivial_rate, 1),
         "trivial_runs_per_s_per_core": round(trivial_rate / cores, 1),
+        # the same programs sent to scipy slots by a comment naming scipy (routing.py), in turns
+        "trivial_lean_slot_runs_per_s_per_core": round(lean / cores, 1),
+        "trivial_scipy_slot_runs_per_s_per_core": round(heavy / cores, 1),
+        "lean_vs_scipy_slot": round(lean / heavy, 3),
         "mix_programs": len(MIX), "mix_tasks": len(tasks), "mix_runs": len(mix),
         "mix_failed_fraction": round(failed, 4), "mix_runs_per_s": round(mix_rate, 1),
         "baseline_pool_runs_per_s": round(baseline_rate, 1),

@@ -5,10 +5,12 @@
         ex.isolation.level                                  # "strict" (or "weak", if allowed)
 
 Processes: this one (it may hold CUDA, threads and secrets; it never forks) starts a zygote
-(zygote.py, clean environment, bubblewrap when possible) that preloads numpy, scipy and `common`
-and forks one slot per worker (slot.py). A slot forks a fresh process for every program
-(child.py), which confines itself (confine.py: Landlock, sandbox uid, seccomp, rlimits) before
-the program's first byte runs, and is killed at `timeout_s + grace_s`.
+(zygote.py, clean environment, bubblewrap when possible) that preloads numpy and `common` and
+forks two slots per worker (slot.py): a lean one, and one that loads scipy first. A program
+runs in a slot of the kind its text asks for (routing.py: fork and exit of a lean process cost
+a third as much), and at most `workers` programs run at once. A slot forks a fresh process for
+every program (child.py), which confines itself (confine.py: Landlock, sandbox uid, seccomp,
+rlimits) before the program's first byte runs, and is killed at `timeout_s + grace_s`.
 
 For each program the executor makes a new pipe, hands its write end to the slot with the
 request, and reads the pipe once, after the slot says the process has ended. The bytes are
@@ -34,6 +36,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from arcfarm.sandbox import layers as layer_policy
+from arcfarm.sandbox import routing
 from arcfarm.sandbox.errors import KILLED, TIMEOUT, SandboxUnavailable
 from arcfarm.sandbox.forkserver import ForkServer
 from arcfarm.sandbox.interface import ProgramRun, RunResult
@@ -55,8 +58,8 @@ MAX_RESTARTS = 3  # restarts in a row without one program finishing: the sandbox
 
 
 class _Slot:
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
+    def __init__(self, sock: socket.socket, scipy: bool):
+        self.sock, self.scipy = sock, scipy
         self.job: int | None = None  # index into the current run() batch
         self.pipe: int | None = None  # read end of the running program's result pipe
         self.n_inputs = 0
@@ -85,6 +88,7 @@ class Executor:
         self._config = {"common_path": common_path or DEFAULT_COMMON, "memory_mb": memory_mb,
                         "stdout_limit": stdout_limit, "grace_s": grace_s, "layers": sorted(wanted),
                         "ids": list(layer_policy.sandbox_ids())}
+        self._scipy_names = routing.scipy_functions(self._config["common_path"])
         self._lock = threading.Lock()
         self._server: ForkServer | None = None
         self._slots: list[_Slot] = []
@@ -115,7 +119,8 @@ class Executor:
             self.close()
             raise
         try:
-            self._slots = [_Slot(self._server.fork_slot()) for _ in range(self.n_workers)]
+            self._slots = [_Slot(self._server.fork_slot(scipy), scipy)
+                           for scipy in (False, True) for _ in range(self.n_workers)]
         except BaseException:
             self.close()
             raise
@@ -142,22 +147,22 @@ class Executor:
         with self._lock:
             # Encoded up front: inputs that cannot be sent are the caller's bug and raise here.
             payloads = [frame(encode_request(r.code, r.inputs, self.timeout_s)) for r in runs]
+            scipy = [routing.needs_scipy(r.code, self._scipy_names) for r in runs]
             results: list[RunResult | None] = [None] * len(runs)
             pending = deque(range(len(runs)))
             started = [0.0] * len(runs)
             while pending or any(s.job is not None for s in self._slots):
-                self._dispatch(runs, payloads, pending, started)
+                self._dispatch(runs, payloads, scipy, pending, started)
                 self._collect(results, started, pending)
             return results  # type: ignore[return-value]
 
-    def _dispatch(self, runs: Sequence[ProgramRun], payloads: list[bytes], pending: deque,
-                  started: list[float]) -> None:
-        for slot in self._slots:
-            if not pending:
-                return
-            if slot.job is not None:
-                continue
-            index = pending.popleft()
+    def _dispatch(self, runs: Sequence[ProgramRun], payloads: list[bytes], scipy: list[bool],
+                  pending: deque, started: list[float]) -> None:
+        # With fewer than n_workers busy, each kind has a free slot (there are n_workers of each).
+        while pending and sum(s.job is not None for s in self._slots) < self.n_workers:
+            index = pending[0]
+            slot = next(s for s in self._slots if s.job is None and s.scipy == scipy[index])
+            pending.popleft()
             read_end, write_end = os.pipe2(os.O_CLOEXEC)
             try:
                 fcntl.fcntl(write_end, F_SETPIPE_SZ, MAX_RESULT_BYTES)

@@ -68,11 +68,12 @@ class ForkServer:
         if why_not:
             self.isolation.missing["namespaces"] = why_not
 
-    def fork_slot(self) -> socket.socket:
-        """A new slot and our end of its socket. Raises OSError if the zygote is gone."""
+    def fork_slot(self, scipy: bool = False) -> socket.socket:
+        """A new slot (one that loads scipy first if asked) and our end of its socket. Raises
+        OSError if the zygote is gone."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socket.send_fds(self.sock, [b"S"], [theirs.fileno()])
+            socket.send_fds(self.sock, [b"F" if scipy else b"S"], [theirs.fileno()])
         except OSError:
             mine.close()
             raise

@@ -22,6 +22,8 @@ process gets SIGKILL when its slot dies (confine.die_with_parent), so nothing is
 from __future__ import annotations
 
 import ctypes
+import gc
+import importlib
 import os
 import select
 import shutil
@@ -184,13 +186,19 @@ def remove_tree(path: str) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", "--", path], stderr=subprocess.DEVNULL, check=False)
 
 
-def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, zygote_pid: int) -> None:
-    """Entry point in the freshly forked slot; never returns."""
+def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, zygote_pid: int,
+         preload: tuple[str, ...] = ()) -> None:
+    """Entry point in the freshly forked slot; never returns. `preload`: modules its program
+    processes find loaded, beyond the zygote's (imported here, before any program exists)."""
     code = 0
     try:
         die_with_parent(zygote_pid)
         os.setsid()
         _detach_stdio()
+        if preload:
+            for name in preload:
+                importlib.import_module(name)
+            gc.freeze()  # as the zygote does: program processes leave these objects' pages shared
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # no Python-level handler may be pending when it forks (libc fork does not clear them)
         signal.signal(signal.SIGINT, signal.SIG_IGN)

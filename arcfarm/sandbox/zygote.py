@@ -6,7 +6,7 @@ threads or secrets is never copied), with an environment built from an allow-lis
 and the stdlib modules BARC programs use, runs arcfarm/arc/common.py once into the module
 `common`, decides and probes the isolation plan (layers.py), reports it, then waits on its
 socket: each request carries one descriptor (the slot's end of a socketpair, SCM_RIGHTS) and
-the zygote forks a slot (slot.py) onto it. Every program process is a fork of a slot, so it
+the zygote forks a slot (slot.py) onto it; a request b"F" asks for a slot that loads scipy first. Every program process is a fork of a slot, so it
 starts from this pristine state.
 
 When the executor's socket closes the zygote SIGKILLs its slots (whose program processes die
@@ -23,13 +23,16 @@ import socket
 import sys
 import tempfile
 
-# scipy.ndimage is half of the zygote's anonymous memory (16 of 33 MB), which every fork copies the
-# page tables of, but importing it in a program process takes ~200 ms. Measured in one run, lazy
-# (not preloaded) against preloaded: trivial programs 5.1 vs 6.8 ms of wall per run, the mix
-# (`common`'s object functions use scipy) 53.6 vs 7.9 ms. So it stays preloaded.
-PRELOAD = ("numpy", "numpy.typing", "scipy.ndimage", "random", "math", "itertools", "collections",
+# scipy.ndimage is half of the zygote's anonymous memory (16 of 33 MB) and most of its mappings,
+# which every fork copies and every exit tears down, but importing it in a program process takes
+# ~200 ms. Measured in one run, lazy (not preloaded) against preloaded: trivial programs 5.1 vs
+# 6.8 ms of wall per run, the mix (`common`'s object functions use scipy) 53.6 vs 7.9 ms. So the
+# zygote stays lean and the slots that run programs needing scipy load it (SCIPY_SLOT,
+# routing.py).
+PRELOAD = ("numpy", "numpy.typing", "random", "math", "itertools", "collections",
            "functools", "operator", "typing", "re", "copy", "heapq", "string", "dataclasses",
            "enum", "traceback", "warnings", "threading", "json", "ctypes", "landlockpy", "pyseccomp")
+SCIPY_SLOT = ("scipy.ndimage",)  # what a slot asked for with b"F" loads before its first program
 
 
 def _load(config: dict) -> None:
@@ -115,7 +118,8 @@ def main(ctrl_fd: int, config: dict) -> None:
             pid = os.fork()
             if pid == 0:
                 ctrl.close()
-                slot.main(fds[0], plan, tmp_root, config["grace_s"], config["stdout_limit"], zygote_pid)
+                slot.main(fds[0], plan, tmp_root, config["grace_s"], config["stdout_limit"], zygote_pid,
+                          preload=SCIPY_SLOT if msg == b"F" else ())
             os.close(fds[0])
             children.add(pid)
     finally:
