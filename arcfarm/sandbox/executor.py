@@ -41,6 +41,7 @@ from arcfarm.sandbox.errors import KILLED, TIMEOUT, SandboxUnavailable
 from arcfarm.sandbox.forkserver import ForkServer
 from arcfarm.sandbox.interface import ProgramRun, RunResult
 from arcfarm.sandbox.layers import Isolation
+from arcfarm.sandbox.slot import READY
 from arcfarm.sandbox.wire import (
     MAX_RESULT_BYTES,
     WireError,
@@ -54,6 +55,7 @@ from arcfarm.sandbox.wire import (
 DEFAULT_COMMON = str(Path(__file__).resolve().parents[1] / "arc" / "common.py")
 F_SETPIPE_SZ = 1031
 SLOT_SLACK_S = 10.0  # a slot that has not answered this long after its program's deadline is hung
+SLOT_START_TIMEOUT_S = 60.0  # a scipy slot imports scipy (~0.2 s alone; many at once on few cores)
 MAX_RESTARTS = 3  # restarts in a row without one program finishing: the sandbox itself is broken
 
 
@@ -121,6 +123,7 @@ class Executor:
         try:
             self._slots = [_Slot(self._server.fork_slot(scipy), scipy)
                            for scipy in (False, True) for _ in range(self.n_workers)]
+            _wait_ready(self._slots)
         except BaseException:
             self.close()
             raise
@@ -145,6 +148,8 @@ class Executor:
     def run(self, runs: Sequence[ProgramRun]) -> list[RunResult]:
         """Run every program on its inputs; results in the same order. Never raises for a program."""
         with self._lock:
+            if not self._slots:
+                raise RuntimeError("the executor is closed (or its last restart failed)")
             # Encoded up front: inputs that cannot be sent are the caller's bug and raise here.
             payloads = [frame(encode_request(r.code, r.inputs, self.timeout_s)) for r in runs]
             scipy = [routing.needs_scipy(r.code, self._scipy_names) for r in runs]
@@ -237,6 +242,22 @@ class Executor:
         if self._server is not None:
             self._server.close()
             self._server = None
+
+
+def _wait_ready(slots: list[_Slot]) -> None:
+    """Every slot's READY byte, so a scipy slot's import is on no program's clock; a slot that
+    exits instead (its import failed) makes the executor fail to start, saying so."""
+    waiting = {s.sock: s for s in slots}
+    deadline = time.monotonic() + SLOT_START_TIMEOUT_S
+    while waiting:
+        ready = wait(list(waiting), timeout=max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise RuntimeError(f"{len(waiting)} sandbox slots were not ready within {SLOT_START_TIMEOUT_S:g} s")
+        for sock in ready:
+            slot = waiting.pop(sock)
+            if sock.recv(1) != READY:
+                kind = "a scipy slot (importing scipy.ndimage failed?)" if slot.scipy else "a slot"
+                raise RuntimeError(f"sandbox: {kind} exited before it was ready")
 
 
 def _read_once(fd: int) -> bytes:

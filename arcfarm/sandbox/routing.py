@@ -6,8 +6,9 @@ what the slot has loaded. One run on the dev machine (fork, a tiny numpy call, e
 with scipy.ndimage as well (377 mappings, 29.6 MB). Importing scipy inside a program costs
 ~200 ms, so a program that uses it must find it loaded. The choice is by the program's text:
 it names scipy, or a function of `common` that uses scipy (found here from common.py's source,
-callers included). A wrong guess costs time, never correctness: a program in a lean slot that
-reaches scipy some other way imports it itself.
+callers included). A wrong guess harms only the program itself: in a lean slot, a program that
+reaches scipy another way (a computed name, fullwidth letters) imports it out of its own time
+limit (~0.3 s) and memory allowance (~100 MB of address space); no other program is affected.
 """
 from __future__ import annotations
 

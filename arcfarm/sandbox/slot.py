@@ -38,6 +38,7 @@ from arcfarm.sandbox.confine import Plan, Prepared, die_with_parent, settle_in
 from arcfarm.sandbox.wire import decode_request, encode_status, frame, read_frame
 
 _libc = ctypes.CDLL(None, use_errno=True)
+READY = b"R"  # a slot's first byte: its preloads are imported
 
 
 def fork() -> int:
@@ -195,6 +196,7 @@ def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, 
         die_with_parent(zygote_pid)
         os.setsid()
         _detach_stdio()
+        sock = socket.socket(fileno=fd)
         if preload:
             for name in preload:
                 importlib.import_module(name)
@@ -202,7 +204,8 @@ def main(fd: int, plan: Plan, tmp_root: str, grace_s: float, stdout_limit: int, 
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # no Python-level handler may be pending when it forks (libc fork does not clear them)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        Slot(socket.socket(fileno=fd), plan, tmp_root, grace_s, stdout_limit).serve()
+        sock.sendall(READY)  # the executor waits for it before it sends any program
+        Slot(sock, plan, tmp_root, grace_s, stdout_limit).serve()
     except BaseException:  # noqa: BLE001 - the executor sees EOF and reports "killed"
         code = 1
     os._exit(code)

@@ -2,12 +2,12 @@
 
 The executor starts it with subprocess (never by forking itself, so a parent that holds CUDA,
 threads or secrets is never copied), with an environment built from an allow-list
-(limits.sandbox_env), inside bubblewrap when it can (jail.py). It imports numpy, scipy.ndimage
-and the stdlib modules BARC programs use, runs arcfarm/arc/common.py once into the module
-`common`, decides and probes the isolation plan (layers.py), reports it, then waits on its
-socket: each request carries one descriptor (the slot's end of a socketpair, SCM_RIGHTS) and
-the zygote forks a slot (slot.py) onto it; a request b"F" asks for a slot that loads scipy first. Every program process is a fork of a slot, so it
-starts from this pristine state.
+(limits.sandbox_env), inside bubblewrap when it can (jail.py). It imports numpy and the stdlib
+modules BARC programs use, runs arcfarm/arc/common.py once into the module `common`, decides and
+probes the isolation plan (layers.py), reports it, then waits on its socket: each request
+carries one descriptor (the slot's end of a socketpair, SCM_RIGHTS) and the zygote forks a slot
+(slot.py) onto it; a request b"F" asks for a slot that imports scipy.ndimage first. Every
+program process is a fork of a slot, so it starts from this pristine state.
 
 When the executor's socket closes the zygote SIGKILLs its slots (whose program processes die
 with them) and exits, so nothing is orphaned.

@@ -28,17 +28,31 @@ pytestmark = pytest.mark.slow
 CORRECT_RUNS_AFTER_EACH = 50
 
 
+# Every program runs once in lean slots and once in scipy slots (a comment naming scipy sends it
+# there, routing.py): both kinds of slot must hold.
+SCIPY_SUFFIX = "\n# scipy\n"
+
+
+@pytest.fixture(scope="module", params=["lean", "scipy"])
+def kind(request) -> str:
+    return request.param
+
+
+def _code(text: str, kind: str) -> str:
+    return text + (SCIPY_SUFFIX if kind == "scipy" else "")
+
+
 @pytest.fixture(scope="module")
-def executor(secret_env, planted):
+def executor(secret_env, planted, kind):
     with Executor(workers=2, timeout_s=1.0, memory_mb=512) as ex:
         yield ex
 
 
 @pytest.fixture(scope="module")
-def corpus_results(executor):
+def corpus_results(executor, kind):
     files = sorted(HOSTILE.glob("*.py"))
     assert len(files) >= 85
-    results = executor.run([ProgramRun(f.read_text(), GRIDS) for f in files])
+    results = executor.run([ProgramRun(_code(f.read_text(), kind), GRIDS) for f in files])
     return dict(zip((f.name for f in files), results))
 
 
@@ -99,21 +113,21 @@ def test_stdout_flood_is_capped(corpus_results):
         assert "truncated]" in result.stdout
 
 
-def test_the_executor_survives_and_still_runs_correct_programs(corpus_results, executor):
+def test_the_executor_survives_and_still_runs_correct_programs(corpus_results, executor, kind):
     assert os.getppid() > 1  # we are still here after the kill attempts
-    for result in executor.run([ProgramRun(PRISTINE_CHECK, GRIDS[:1])] * 8):
+    for result in executor.run([ProgramRun(_code(PRISTINE_CHECK, kind), GRIDS[:1])] * 8):
         assert result.ok, result.message
         assert result.outputs[0].tolist() == PRISTINE_OUTPUT
 
 
-def test_a_correct_program_stays_correct_after_each_hostile_one(secret_env, planted):
-    """Through one slot (workers=1), so every correct run follows the hostile one in the same
-    slot; 50 times after each program of the corpus."""
+def test_a_correct_program_stays_correct_after_each_hostile_one(secret_env, planted, kind):
+    """Through one slot of each kind (workers=1), so every correct run follows the hostile one in
+    the same slot; 50 times after each program of the corpus."""
     files = sorted(HOSTILE.glob("*.py"))
     runs = []
     for f in files:
-        runs.append(ProgramRun(f.read_text(), GRIDS[:1]))
-        runs += [ProgramRun(PRISTINE_CHECK, GRIDS[:1])] * CORRECT_RUNS_AFTER_EACH
+        runs.append(ProgramRun(_code(f.read_text(), kind), GRIDS[:1]))
+        runs += [ProgramRun(_code(PRISTINE_CHECK, kind), GRIDS[:1])] * CORRECT_RUNS_AFTER_EACH
     with Executor(workers=1, timeout_s=1.0, memory_mb=512) as ex:
         results = ex.run(runs)
     step = CORRECT_RUNS_AFTER_EACH + 1

@@ -42,3 +42,12 @@ def test_programs_run_where_their_text_sends_them_and_a_wrong_guess_still_works(
     assert all(r.ok for r in results), [(r.error, r.message) for r in results]
     loaded = [int(r.outputs[0].max()) for r in results]
     assert loaded == [0, 1, 0, 0, 1]  # scipy only in the slots of programs that name it
+
+
+@pytest.mark.slow
+def test_a_closed_executor_says_so_instead_of_spinning():
+    ex = Executor(workers=1, timeout_s=1.0)
+    assert ex.run([ProgramRun("def transform(grid):\n    return grid\n", (A,))])[0].ok
+    ex.close()
+    with pytest.raises(RuntimeError, match="the executor is closed"):
+        ex.run([ProgramRun("def transform(grid):\n    return grid\n", (A,))])
