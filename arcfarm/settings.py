@@ -68,7 +68,7 @@ class Settings(BaseModel):
         """Embedded mode keeps adapters beside its database: ids restart with a new home, and a
         shared ./artifacts let a second home's training 1 overwrite the first's."""
         if isinstance(data, dict) and not data.get("artifacts"):
-            home = Path(data.get("home") or "./.arcfarm")
+            home = Path(data.get("home") or cls.model_fields["home"].default)
             data = {**data, "artifacts": "./artifacts" if data.get("database_url") else str(home / "artifacts")}
         return data
 

@@ -214,20 +214,16 @@ def summarize(seeds: list[dict]) -> dict:
     for group in ("B", "U"):
         for metric in ("pass_n", "pass_2"):
             tasks = sorted(seeds[0][f"{group}_adapter"])
-            diff = {t: sum(s[f"{group}_adapter"][t][metric] - s[f"{group}_control"][t][metric]
-                           for s in seeds) / len(seeds) for t in tasks}
-            adapter = [sum(s[f"{group}_adapter"][t][metric] for s in seeds) / len(seeds) for t in tasks]
-            control = [sum(s[f"{group}_control"][t][metric] for s in seeds) / len(seeds) for t in tasks]
-            _, low, high = paired_bootstrap(adapter, control) if tasks else (0.0, 0.0, 0.0)
+            # diffs[seed][task]: adapter minus control, 1, 0 or -1
+            diffs = [[s[f"{group}_adapter"][t][metric] - s[f"{group}_control"][t][metric] for t in tasks]
+                     for s in seeds]
+            per_task = [sum(col) / len(seeds) for col in zip(*diffs)]
+            # resampling tasks (each the mean over seeds): the interval the README quotes
+            mean, low, high = paired_bootstrap(per_task, [0.0] * len(per_task)) if tasks else (0.0,) * 3
             out[f"{group}.paired.{metric}"] = {
-                "mean_difference": sum(diff.values()) / max(len(diff), 1),
-                "tasks_better": sum(d > 0 for d in diff.values()),
-                "tasks_worse": sum(d < 0 for d in diff.values()),
-                # resampling tasks (each the mean over seeds): the interval the README quotes
-                "ci95": [low, high],
-                "per_seed_difference": [
-                    sum(s[f"{group}_adapter"][t][metric] - s[f"{group}_control"][t][metric] for t in tasks)
-                    / max(len(tasks), 1) for s in seeds]}
+                "mean_difference": mean, "tasks_better": sum(d > 0 for d in per_task),
+                "tasks_worse": sum(d < 0 for d in per_task), "ci95": [low, high],
+                "per_seed_difference": [sum(row) / max(len(tasks), 1) for row in diffs]}
     return out
 
 

@@ -39,7 +39,7 @@ from arcfarm.arc.prompts import SYSTEM_PROMPT, response_text, user_message
 from arcfarm.arc.tasks import Task, parse_task
 from arcfarm.toy.synth import load_jsonl
 from arcfarm.toy.tokenizer import END, EOT, train_tokenizer
-from arcfarm.toy.train_setup import base_id, encode_pairs
+from arcfarm.toy.train_setup import encode_pairs, shuffled_groups
 from arcfarm.toy.train_setup import whole_task_cut as whole_task_cut_ids
 
 
@@ -112,12 +112,7 @@ def load_tasks(path: Path) -> list[tuple[Task, str]]:
 def shuffled_by_task(tasks: list[tuple[Task, str]], seed: int) -> list[tuple[Task, str]]:
     """Tasks in a seeded random order, the frames of one task kept together (so the validation
     split, taken from the front, holds whole tasks)."""
-    groups: dict[str, list[tuple[Task, str]]] = {}
-    for task, code in tasks:
-        groups.setdefault(base_id(task.id), []).append((task, code))
-    order = list(groups.values())
-    random.Random(seed).shuffle(order)
-    return [item for group in order for item in group]
+    return [tasks[i] for i in shuffled_groups([t.id for t, _ in tasks], seed)]
 
 
 def whole_task_cut(tasks: list[tuple[Task, str]], n: int) -> int:

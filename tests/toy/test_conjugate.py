@@ -22,12 +22,12 @@ from arcfarm.toy.primitives import compile_helpers
 from arcfarm.toy.synth import load_jsonl
 from arcfarm.toy.train import (
     TrainSettings,
-    base_id,
     load_tasks,
     shuffled_by_task,
     train,
     whole_task_cut,
 )
+from arcfarm.toy.train_setup import base_id
 
 PLAIN = tuple(range(10))
 
