@@ -315,9 +315,7 @@ def run_task(trainer, engine: FastEngine, shape: Shape, rounds: list[tuple[int, 
     t0 = time.perf_counter()
     for r, (preds, n_examples) in enumerate(rounds):
         if n_examples:
-            engine.before_training()  # as the loop does
             report, secs = _timed(lambda: trainer.train(examples[trained % len(examples):][:n_examples]))
-            engine.after_training()
             if report.error:
                 raise RuntimeError(report.error)
             train_s += secs

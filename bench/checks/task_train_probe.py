@@ -1,10 +1,13 @@
-"""Why does a task's training round (90 examples of ~2,500 tokens) run slower per token than the
-training bench's 8k-token steps? One lent-GPU call: the Llama-3.1-8B shape with random weights, a
-round of sampling at n=128 first (as in the task section), then the same 90 examples trained three
-times: with the sampler's caches held, after `engine.release()`, and once more. Each row records
+"""Why does a task's training round run slower per token than the training bench's 8k-token
+steps? One lent-GPU call: the Llama-3.1-8B shape with random weights, a sampling call at n=128
+before each training round (as in a task), then rounds of 90 examples that tell apart the sampler's
+held caches and sequence widths the process has not trained on before (cuDNN's attention builds an
+execution plan per new shape), and the same with cuDNN's attention switched off. Each row records
 seconds, steps, real and padded tokens, the checkpointing level the OOM back-off settled on and the
 memory reserved before it.
     . bench/checks/device_env.sh; python3 bench/checks/task_train_probe.py $OUT/probe.json
+The committed result of 2026-12-03 (gpu-2026-12-03-parts/task-train-probe.json) is from the first
+version: warm-up, caches held, after release, again; its examples were ~3,160 tokens long.
 """
 import json
 import random
@@ -52,17 +55,31 @@ def main(path):
     trainer = make_trainer(model, tokenizer)
     engine = FastEngine(trainer.model, tokenizer, batch_size=shape.max_batch, stop_ids=[])
     rng = random.Random(3)
-    examples = synthetic_examples(tokenizer, rng, shape.examples_per_round, shape.example_prompt,
-                                  shape.example_response)
     params = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=shape.new_tokens)
     prompts = [_prompt(rng, model.config.vocab_size, shape.prompt_tokens) for _ in range(4)]
+
+    def spread(low: int, high: int):
+        """90 examples with prompts of low..high tokens: as many widths as a real task's."""
+        return [synthetic_examples(tokenizer, rng, 1, rng.randint(low, high), shape.example_response)[0]
+                for _ in range(shape.examples_per_round)]
+    # Disjoint length ranges, so "new widths" are widths no earlier round trained on.
+    examples, second, third = spread(1800, 2200), spread(2201, 2600), spread(2601, 3000)
+    cases = [  # (name, examples, release the caches first, cuDNN attention on)
+        ("warm-up, 6 examples", examples[:6], False, True),
+        ("new widths, caches held", examples, False, True),
+        ("seen widths, caches held", examples, False, True),
+        ("seen widths, caches released", examples, True, True),
+        ("new widths, caches released", second, True, True),
+        ("new widths, caches held, cuDNN attention off", third, False, False),
+        ("seen widths, caches held, cuDNN attention off", third, False, False),
+    ]
     rows = []
-    for case in ("warm-up, 6 examples", "sampler caches held", "after engine.release()", "again, no sampling"):
-        if case != "again, no sampling":
-            engine.generate_ids(prompts, 32, params, None)
-        if case == "after engine.release()":
+    for name, batch, release, cudnn in cases:
+        torch.backends.cuda.enable_cudnn_sdp(cudnn)
+        engine.generate_ids(prompts, 32, params, None)
+        if release:
             engine.release()
-        rows.append(row(case, trainer, examples[:6] if case.startswith("warm") else examples))
+        rows.append(row(name, trainer, batch))
         json.dump({"rows": rows, "max_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)},
                   open(path, "w"), indent=1)
 

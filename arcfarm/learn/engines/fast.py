@@ -298,15 +298,6 @@ class FastEngine(Engine):
         with torch.no_grad():
             return self._generate_all(prompt_ids, n, params, layers, batch_size or self.batch_size)
 
-    def before_training(self) -> None:
-        """Drop the caches and graphs before every round of training on a GPU, not only when
-        memory is short: on one H200 (Llama-3.1-8B shape, bench/checks/task_train_probe.py,
-        bench/results/gpu-2026-12-03-parts/task-train-probe.json) 90 examples trained in 27.6 s
-        with the n=128 caches held (74.8 GiB still free) and in 21.3 s after this release; the
-        graphs are captured again at the next sampling call (0.5 s at n=128)."""
-        if self.device.type == "cuda":
-            self.release()
-
     def release(self) -> None:
         """Free the caches and graphs (e.g. before training on long sequences)."""
         self._state = None
