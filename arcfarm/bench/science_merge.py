@@ -84,6 +84,7 @@ def merge(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "not_run": not_run,
         "test_tasks": plan,
         "settings": {**{k: v for k, v in first["settings"].items() if k not in ("deadline_s", "workers")},
+                     **_experiment_config(sources),
                      "seeds": sorted({s for f in families.values() for s in f["seeds"]}),
                      "families": {f: p for _, r in sources for f, p in r["settings"]["families"].items()}},
         "commit": commits.pop() if len(commits) == 1 else "several: see merged_from",
@@ -168,6 +169,19 @@ def _check_same(path_a: str, a: dict[str, Any], path_b: str, b: dict[str, Any]) 
     for key, va, vb in pairs:
         if va != vb:
             raise ValueError(f"{path_b}: {key} is {vb!r} but {va!r} in {path_a}; not one experiment")
+
+
+def _experiment_config(sources: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The experiment's own config, from a source that recorded it as such; results before
+    2026-12-03 recorded their first test arm's config instead (e.g. learning: false), and are
+    marked so when no source has the experiment's."""
+    for _, res in sources:
+        if res["settings"].get("experiment_config_scope") == "experiment":
+            return {"experiment_config": res["settings"]["experiment_config"],
+                    "experiment_config_scope": "experiment"}
+    first = sources[0][1]["settings"]
+    return {"experiment_config": first.get("experiment_config", {}),
+            "experiment_config_scope": "first test arm (the arm's keys on top of the experiment's)"}
 
 
 def _test_tasks(sources: list[tuple[str, dict[str, Any]]], fam: str, results: dict[tuple, dict]) -> list[str]:

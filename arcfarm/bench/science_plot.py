@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+CONTROL = "learning-off"
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 
 
@@ -21,7 +22,10 @@ def plot_family(name: str, curves: dict[str, list[float]], out_dir: Path, title:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for (arm, curve), colour in zip(curves.items(), COLOURS):
-        ax.plot(range(1, len(curve) + 1), curve, label=arm, color=colour)
+        # learning-off often lies exactly on sampling-only: dashed and on top, so both show
+        dashed = arm == CONTROL
+        ax.plot(range(1, len(curve) + 1), curve, label=arm, color=colour,
+                linestyle="--" if dashed else "-", zorder=3 if dashed else 2)
     ax.set_xlabel("predictions spent")
     ax.set_ylabel("pass@n")
     ax.set_title(title, fontsize=9)
@@ -52,7 +56,8 @@ def _svg(curves: dict[str, list[float]], path: Path, title: str) -> Path:
              f'<text x="4" y="{top + 10}">{hi:.2f}</text><text x="4" y="{h - bottom}">0</text>']
     for k, ((arm, curve), colour) in enumerate(zip(curves.items(), COLOURS)):
         points = " ".join(xy(i, v) for i, v in enumerate(curve))
-        parts.append(f'<polyline fill="none" stroke="{colour}" points="{points}"/>')
+        dash = ' stroke-dasharray="6 4"' if arm == CONTROL else ""
+        parts.append(f'<polyline fill="none" stroke="{colour}"{dash} points="{points}"/>')
         parts.append(f'<text x="{left + 10}" y="{top + 14 * (k + 1)}" fill="{colour}">{arm}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")

@@ -103,6 +103,8 @@ class RunConfig(BaseModel):
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
     # examples per optimizer step; 0 = as many as fit `train_batch_tokens` (1 = the reference)
     train_examples_per_step: int = Field(0, ge=0, le=MAX_PREDICTIONS)
+    # each training batch's width rounded up to a multiple of this; 0 = the longest row's width
+    train_pad_to_multiple: int = Field(0, ge=0, le=MAX_TOKENS)
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":

@@ -42,7 +42,8 @@ def lora_settings(config: RunConfig) -> LoraSettings:
         epochs=config.train_epochs_per_round,
         gradient_checkpointing=config.gradient_checkpointing,
         continue_optimizer=config.continue_optimizer, warmup_ratio=config.lr_warmup_ratio,
-        lr_schedule=config.lr_schedule, examples_per_step=config.train_examples_per_step)
+        lr_schedule=config.lr_schedule, examples_per_step=config.train_examples_per_step,
+        pad_to_multiple=config.train_pad_to_multiple)
 
 
 def adapter_lora_config(config: RunConfig) -> dict[str, Any]:

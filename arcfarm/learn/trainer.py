@@ -54,6 +54,9 @@ class LoraSettings:
     warmup_ratio: float = 0.0  # linear warm-up over this share of a call's optimizer steps
     lr_schedule: str = "constant"  # after warm-up: constant, linear or cosine decay to 0
     examples_per_step: int = 0  # at most this many examples per optimizer step; 0 = no limit
+    # Each batch's width rounded up to a multiple of this (0 = the longest row): fewer shapes for
+    # kernels that plan per shape (cuDNN attention). Pads are never attended to nor learned.
+    pad_to_multiple: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class LoraTrainer:
             return TrainReport(None, 0, 0, 0, time.perf_counter() - start)
         backup = self.lora_state()
         batches = _pack(sequences, settings.batch_tokens, self.tokenizer.pad_token_id or 0,
-                        settings.examples_per_step)
+                        settings.examples_per_step, settings.pad_to_multiple)
         error, out_of_memory = None, False
         rates: list[float] = []
         self.model.train()
@@ -283,24 +286,31 @@ def _enable_checkpointing(model) -> None:
 
 
 def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int,
-          max_rows: int = 0) -> list[tuple[torch.Tensor, ...]]:
-    """Group sequences of similar length so that rows x longest row <= batch_tokens (a longer
-    sequence gets a batch of its own) and rows <= max_rows (0: no limit); right padding, pad
-    labels -100, attention mask 0."""
+          max_rows: int = 0, multiple: int = 0) -> list[tuple[torch.Tensor, ...]]:
+    """Group sequences of similar length so that rows x padded width <= batch_tokens (a longer
+    sequence gets a batch of its own) and rows <= max_rows (0: no limit); right padding to the
+    longest row, rounded up to a multiple of `multiple` (0: not rounded), pad labels -100,
+    attention mask 0."""
     ordered = sorted(sequences, key=lambda s: len(s.input_ids), reverse=True)
     groups: list[list[_Sequence]] = []
     for seq in ordered:
         # Sorted longest first, so the group's first row sets its padded width.
-        if groups and (len(groups[-1]) + 1) * len(groups[-1][0].input_ids) <= batch_tokens \
+        if groups and (len(groups[-1]) + 1) * _width(groups[-1], multiple) <= batch_tokens \
                 and (max_rows <= 0 or len(groups[-1]) < max_rows):
             groups[-1].append(seq)
         else:
             groups.append([seq])
-    return [_collate(g, pad_id) for g in groups]
+    return [_collate(g, pad_id, multiple) for g in groups]
 
 
-def _collate(group: list[_Sequence], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _width(group: list[_Sequence], multiple: int) -> int:
     width = max(len(s.input_ids) for s in group)
+    return -(-width // multiple) * multiple if multiple > 0 else width
+
+
+def _collate(group: list[_Sequence], pad_id: int,
+             multiple: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = _width(group, multiple)
     # Pad positions are masked out of attention and loss, so the pad id itself never matters.
     ids = torch.full((len(group), width), pad_id, dtype=torch.long)
     labels = torch.full((len(group), width), -100, dtype=torch.long)

@@ -2,13 +2,15 @@
 steps? One lent-GPU call: the Llama-3.1-8B shape with random weights, a sampling call at n=128
 before each training round (as in a task), then rounds of 90 examples that tell apart the sampler's
 held caches and sequence widths the process has not trained on before (cuDNN's attention builds an
-execution plan per new shape), and the same with cuDNN's attention switched off. Each row records
+execution plan per new shape), the same with cuDNN's attention switched off, and with widths
+padded to multiples of 256 (`pad_to_multiple`). Each row records
 seconds, steps, real and padded tokens, the checkpointing level the OOM back-off settled on and the
 memory reserved before it.
     . bench/checks/device_env.sh; python3 bench/checks/task_train_probe.py $OUT/probe.json
 The committed result of 2026-12-03 (gpu-2026-12-03-parts/task-train-probe.json) is from the first
 version: warm-up, caches held, after release, again; its examples were ~3,160 tokens long.
 """
+import dataclasses
 import json
 import random
 import sys
@@ -29,14 +31,15 @@ from arcfarm.learn.engines.fast import FastEngine
 from arcfarm.learn.trainer import _pack
 
 
-def row(name, trainer, examples):
+def row(name, trainer, examples, pad_to_multiple=0):
+    settings = dataclasses.replace(trainer.settings, pad_to_multiple=pad_to_multiple)
     torch.cuda.synchronize()
     reserved = torch.cuda.memory_reserved() / 2**30
     free = torch.cuda.mem_get_info()[0] / 2**30
     seqs = [s for s in (trainer._tokenize(e, trainer.settings.max_seq_len) for e in examples) if s]
-    batches = _pack(seqs, trainer.settings.batch_tokens, 0)
+    batches = _pack(seqs, settings.batch_tokens, 0, 0, pad_to_multiple)
     t0 = time.perf_counter()
-    report = trainer.train(examples)
+    report = trainer.train(examples, settings)
     torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     out = {"case": name, "seconds": round(secs, 2), "steps": report.steps, "tokens": report.tokens,
@@ -64,22 +67,25 @@ def main(path):
                 for _ in range(shape.examples_per_round)]
     # Disjoint length ranges, so "new widths" are widths no earlier round trained on.
     examples, second, third = spread(1800, 2200), spread(2201, 2600), spread(2601, 3000)
-    cases = [  # (name, examples, release the caches first, cuDNN attention on)
-        ("warm-up, 6 examples", examples[:6], False, True),
-        ("new widths, caches held", examples, False, True),
-        ("seen widths, caches held", examples, False, True),
-        ("seen widths, caches released", examples, True, True),
-        ("new widths, caches released", second, True, True),
-        ("new widths, caches held, cuDNN attention off", third, False, False),
-        ("seen widths, caches held, cuDNN attention off", third, False, False),
+    fourth = spread(3001, 3400)
+    cases = [  # (name, examples, release the caches first, cuDNN attention on, pad to a multiple)
+        ("warm-up, 6 examples", examples[:6], False, True, 0),
+        ("new widths, caches held", examples, False, True, 0),
+        ("seen widths, caches held", examples, False, True, 0),
+        ("seen widths, caches released", examples, True, True, 0),
+        ("new widths, caches released", second, True, True, 0),
+        ("new widths, caches held, cuDNN attention off", third, False, False, 0),
+        ("seen widths, caches held, cuDNN attention off", third, False, False, 0),
+        ("new widths padded to 256, caches held", fourth, False, True, 256),
+        ("the same again", fourth, False, True, 256),
     ]
     rows = []
-    for name, batch, release, cudnn in cases:
+    for name, batch, release, cudnn, multiple in cases:
         torch.backends.cuda.enable_cudnn_sdp(cudnn)
         engine.generate_ids(prompts, 32, params, None)
         if release:
             engine.release()
-        rows.append(row(name, trainer, batch))
+        rows.append(row(name, trainer, batch, multiple))
         json.dump({"rows": rows, "max_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)},
                   open(path, "w"), indent=1)
 

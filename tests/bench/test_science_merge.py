@@ -130,6 +130,15 @@ def test_what_may_differ_between_calls_of_one_experiment():
     assert merged["families"]["f"]["seeds"] == [0, 1]
     assert set(merged["arms"]) == {"learning-off", "best", "sampling-only"}
     assert [m["exec_workers"] for m in merged["merged_from"]] == [1, 8]
+    # the settings carry the experiment's own config, not the older call's first arm's
+    assert merged["settings"]["experiment_config"]["learning"] is True
+    assert merged["settings"]["experiment_config_scope"] == "experiment"
+
+
+def test_without_the_experiments_own_config_the_merge_says_whose_it_is():
+    merged = merge([("a.json", _result(_all([0]), new_format=False, learning=False)),
+                    ("b.json", _result(_all([1]), new_format=False, learning=False))])
+    assert merged["settings"]["experiment_config_scope"].startswith("first test arm")
 
 
 def test_a_merged_result_merged_again_keeps_its_sources():
