@@ -82,11 +82,16 @@ def test_learning_off_trains_nothing_and_samples_without_an_adapter(tiny_model_d
                                    "predictions_per_epoch=8", "max_epochs=2", "learning=false"],
                           tiny_model_dir)
         after_off = solver.trainer.lora_state()
-        adapters_off = [a for *_, a in solver.engine.asked]
+        asked_off = solver.engine.asked
+        adapters_off = [a for *_, a in asked_off]
         solver.engine = RecordingEngine(solver.tokenizer)
         on, _ = _records(solver, ["samples_per_prompt=4", "initial_predictions=8",
                                   "predictions_per_epoch=8", "max_epochs=2",
                                   "relabel_policy=all_valid"], tiny_model_dir)
+        asked_on = solver.engine.asked
+    # both arms ask the same prompts with the same temperatures and seeds; only the adapter differs
+    assert [a[:3] for a in asked_off] == [a[:3] for a in asked_on]
+    assert [a is not None for *_, a in asked_on] == [False, False, True, True, True, True]
     assert [e.relabeled for e in off.epochs] == [0, 0, 0]
     assert all(e.train_loss is None and e.train_tokens == 0 for e in off.epochs)
     assert adapters_off == [None] * 6
