@@ -215,6 +215,7 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log,
                 row["note" if fused else "unfused_note"] = "CUDA out of memory"
             trainer.fused = True
             _free()
+        row.update(_liger_tok_s(trainer, batch, shape.train_steps))
         try:
             row["baseline_tok_s"] = round(_baseline_train(trainer, batch, shape.train_steps), 1)
         except torch.OutOfMemoryError:
@@ -225,10 +226,27 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log,
             row["speedup"] = round(row["tok_s"] / row["baseline_tok_s"], 2)
         if row["tok_s"] and row["trl_tok_s"]:
             row["speedup_vs_trl"] = round(row["tok_s"] / row["trl_tok_s"], 2)
-        log(f"training {length} tokens: ours {row['tok_s']} tok/s, unfused {row['unfused_tok_s']}, "
+        log(f"training {length} tokens: ours {row['tok_s']} tok/s, liger {row['liger_tok_s']}, "
+            f"unfused {row['unfused_tok_s']}, "
             f"baseline {row['baseline_tok_s']} tok/s")
         rows.append(row)
     return rows
+
+
+def _liger_tok_s(trainer: FastLoraTrainer, batch, steps: int) -> dict:
+    """The fused forward with Liger's RMSNorm, RoPE and SiLU x up kernels (liger_ops.py)."""
+    why_not = trainer.use_kernels("liger")
+    if why_not:
+        return {"liger_tok_s": None, "liger_note": why_not}
+    try:
+        return {"liger_tok_s": _trainer_tok_s(trainer, batch, steps)}
+    except torch.OutOfMemoryError:
+        return {"liger_tok_s": None, "liger_note": "CUDA out of memory"}
+    except Exception as exc:  # noqa: BLE001 - a kernel library's failure is a note, not a lost bench
+        return {"liger_tok_s": None, "liger_note": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    finally:
+        trainer.use_kernels("torch")
+        _free()
 
 
 def _trainer_tok_s(trainer: FastLoraTrainer, batch, steps: int) -> float:

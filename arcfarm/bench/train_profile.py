@@ -44,22 +44,40 @@ def check_numerics(trainer, length: int, log) -> dict:
     _nonzero_adapter(trainer)
     trainer.model.train()
     fused_before = trainer.fused
+    liger = None
     try:
         trainer.fused = False
         ref_loss, ref = _loss_and_grads(trainer, batch)
         trainer.fused = True
         loss, got = _loss_and_grads(trainer, batch)
+        liger_note = trainer.use_kernels("liger")
+        if liger_note is None:
+            liger = _loss_and_grads(trainer, batch)
     finally:
+        trainer.use_kernels("torch")
         trainer.fused = fused_before
         trainer.model.eval()
         trainer.reset(seed=0)
-    rel = sorted(((got[n] - ref[n]).norm() / ref[n].norm().clamp_min(1e-30)).item() for n in ref)
+    rel = _rel_diffs(got, ref)
     row = {"tokens": length, "loss_peft_fp32_lora": round(ref_loss, 6), "loss_fused_bf16_lora": round(loss, 6),
            "loss_rel_diff": abs(loss - ref_loss) / abs(ref_loss),
            "grad_rel_diff_median": rel[len(rel) // 2], "grad_rel_diff_max": rel[-1], "tensors": len(rel)}
     log(f"numerics {length} tokens: loss {ref_loss:.5f} (peft) vs {loss:.5f} (fused); grad rel diff "
         f"median {row['grad_rel_diff_median']:.2e}, max {row['grad_rel_diff_max']:.2e}")
+    if liger is None:
+        row["liger_note"] = liger_note
+    else:  # Liger's kernels against the torch ops, both on the fused bf16 path
+        liger_rel = _rel_diffs(liger[1], got)
+        row.update({"loss_fused_liger": round(liger[0], 6), "liger_loss_rel_diff": abs(liger[0] - loss) / abs(loss),
+                    "liger_grad_rel_diff_median": liger_rel[len(liger_rel) // 2],
+                    "liger_grad_rel_diff_max": liger_rel[-1]})
+        log(f"numerics, liger vs torch ops: loss {liger[0]:.5f} vs {loss:.5f}; grad rel diff median "
+            f"{row['liger_grad_rel_diff_median']:.2e}, max {row['liger_grad_rel_diff_max']:.2e}")
     return row
+
+
+def _rel_diffs(got: dict, ref: dict) -> list[float]:
+    return sorted(((got[n] - ref[n]).norm() / ref[n].norm().clamp_min(1e-30)).item() for n in ref)
 
 
 def profile_step(trainer, length: int, log, top: int = 25) -> dict:

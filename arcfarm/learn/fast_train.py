@@ -15,7 +15,9 @@ on failure; what changes is how a step runs:
 - the forward with the LoRA math fused and in the model's dtype (`lora_forward`, `fused=True`,
   the default): bf16 LoRA matmuls against float32 master weights and optimizer state, one
   matmul for the A factors of q/k/v and of gate/up, the scale and add inside the matmul.
-  `fused=False` runs peft's own layers (float32 LoRA), the path measured before.
+  `fused=False` runs peft's own layers (float32 LoRA), the path measured before;
+- `use_kernels("liger")` puts Liger Kernel's fused RMSNorm, RoPE and SiLU x up into that forward
+  (CUDA only; without them, or on a CPU, the torch ops stay and the reason is returned).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from arcfarm.learn.lora_forward import lora_hidden_states
+from arcfarm.learn.lora_forward import TORCH_OPS, lora_hidden_states
 from arcfarm.learn.trainer import LoraSettings, LoraTrainer, is_out_of_memory
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -55,6 +57,7 @@ class FastLoraTrainer(LoraTrainer):
         self.fused = fused and settings.dropout == 0 and \
             getattr(self.model.get_base_model().config, "model_type", None) == "llama"
         self._lm = self.model.get_base_model()
+        self.ops, self.kernels = TORCH_OPS, "torch"
         self._level_for: dict[int, int] = {}  # batch tokens -> checkpointing level that fits
         self.checkpoint_level = 0
         self._set_checkpointing(4 if settings.gradient_checkpointing else 0)
@@ -108,9 +111,27 @@ class FastLoraTrainer(LoraTrainer):
         optimizer.zero_grad(set_to_none=True)
         return loss.item(), n_labels, int(mask.sum())
 
+    def use_kernels(self, name: str) -> str | None:
+        """"torch" or "liger" for the fused forward's elementwise ops; None when taken, else why
+        not (the torch ops stay)."""
+        if name == "torch":
+            self.ops, self.kernels = TORCH_OPS, "torch"
+            return None
+        if name != "liger":
+            raise ValueError(f"kernels must be 'torch' or 'liger', not {name!r}")
+        if self._device().type != "cuda":
+            return "liger kernels need CUDA; the torch ops stay"
+        try:
+            from arcfarm.learn.liger_ops import load_liger_ops
+            self.ops = load_liger_ops()
+        except ImportError as exc:
+            return f"liger kernels unavailable ({exc}); the torch ops stay"
+        self.kernels = "liger"
+        return None
+
     def _hidden(self, ids: torch.Tensor) -> torch.Tensor:
         if self.fused:
-            return lora_hidden_states(self._lm, ids, self.adapter_name)
+            return lora_hidden_states(self._lm, ids, self.adapter_name, self.ops)
         return self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
 
     def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:

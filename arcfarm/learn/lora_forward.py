@@ -18,6 +18,7 @@ Only what `FastLoraTrainer` uses: no dropout (peft's default 0), no DoRA, no bia
 from __future__ import annotations
 
 import functools
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -65,37 +66,57 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
     return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
 
 
-def decoder_layer(layer, adapter: str, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def _rope_qk(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+    """q [B, T, Hq, D], k [B, T, Hk, D] rotated, returned as [B, H, T, D] for attention."""
+    return (_rope(q, cos[:, :, None], sin[:, :, None]).transpose(1, 2),
+            _rope(k, cos[:, :, None], sin[:, :, None]).transpose(1, 2))
+
+
+def _silu_mul(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    return F.silu(gate) * up
+
+
+class Ops(NamedTuple):
+    """The elementwise pieces of a layer, replaceable by fused kernels (`liger_ops.py`)."""
+    rms_norm: Callable  # (x, weight, eps) -> x normalised and scaled
+    rope: Callable  # (q [B, T, Hq, D], k [B, T, Hk, D], cos, sin) -> (q, k) as [B, H, T, D]
+    silu_mul: Callable  # (gate, up) -> silu(gate) * up
+
+
+TORCH_OPS = Ops(_rms_norm, _rope_qk, _silu_mul)
+
+
+def decoder_layer(layer, adapter: str, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                  ops: Ops = TORCH_OPS) -> torch.Tensor:
     """One Llama decoder layer on x [B, T, hidden]; cos/sin [B, T, D]."""
     att, mlp = layer.self_attn, layer.mlp
     B, T, hidden = x.shape
     eps = layer.input_layernorm.variance_epsilon
     d = att.head_dim
-    h = _rms_norm(x, layer.input_layernorm.weight, eps).view(B * T, hidden)
+    h = ops.rms_norm(x, layer.input_layernorm.weight, eps).view(B * T, hidden)
     q, k, v = fused_linears([att.q_proj, att.k_proj, att.v_proj], adapter, h)
-    q = _rope(q.view(B, T, -1, d), cos[:, :, None], sin[:, :, None]).transpose(1, 2)
-    k = _rope(k.view(B, T, -1, d), cos[:, :, None], sin[:, :, None]).transpose(1, 2)
+    q, k = ops.rope(q.view(B, T, -1, d), k.view(B, T, -1, d), cos, sin)
     v = v.view(B, T, -1, d).transpose(1, 2)
     o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=att.scaling,
                                        enable_gqa=q.shape[1] != k.shape[1])
     o = o.transpose(1, 2).reshape(B * T, -1)
     x = x + fused_linears([att.o_proj], adapter, o)[0].view(B, T, hidden)
-    h = _rms_norm(x, layer.post_attention_layernorm.weight, eps).view(B * T, hidden)
+    h = ops.rms_norm(x, layer.post_attention_layernorm.weight, eps).view(B * T, hidden)
     gate, up = fused_linears([mlp.gate_proj, mlp.up_proj], adapter, h)
-    down = fused_linears([mlp.down_proj], adapter, F.silu(gate) * up)[0]
+    down = fused_linears([mlp.down_proj], adapter, ops.silu_mul(gate, up))[0]
     return x + down.view(B, T, hidden)
 
 
-def lora_hidden_states(lm, input_ids: torch.Tensor, adapter: str) -> torch.Tensor:
+def lora_hidden_states(lm, input_ids: torch.Tensor, adapter: str, ops: Ops = TORCH_OPS) -> torch.Tensor:
     """Final-norm hidden states [B, T, hidden] of `lm` (a LlamaForCausalLM inside a peft wrapper)."""
     core = lm.model
     x = F.embedding(input_ids, core.embed_tokens.weight)
     positions = torch.arange(input_ids.shape[1], device=input_ids.device)[None].expand(input_ids.shape[0], -1)
     cos, sin = core.rotary_emb(x, positions)
     for layer in core.layers:
-        step = functools.partial(decoder_layer, layer, adapter)
+        step = functools.partial(decoder_layer, layer, adapter, ops=ops)
         if getattr(layer, "gradient_checkpointing", False) and torch.is_grad_enabled():
             x = checkpoint(step, x, cos, sin, use_reentrant=False)
         else:
             x = step(x, cos, sin)
-    return _rms_norm(x, core.norm.weight, core.norm.variance_epsilon)
+    return ops.rms_norm(x, core.norm.weight, core.norm.variance_epsilon)

@@ -14,7 +14,7 @@ from peft import LoraConfig, get_peft_model
 from torch.utils.checkpoint import checkpoint
 
 from arcfarm.learn.fast_train import ALL_LINEAR, FastLoraTrainer
-from arcfarm.learn.lora_forward import lora_hidden_states
+from arcfarm.learn.lora_forward import TORCH_OPS, Ops, lora_hidden_states
 from arcfarm.learn.model import setup_tokenizer
 from arcfarm.learn.tiny_model import build_model, build_tokenizer
 from arcfarm.learn.trainer import LoraSettings
@@ -125,3 +125,43 @@ def test_lora_dropout_keeps_peft_layers():
     trainer.model.train()
     loss, _, _ = trainer._step((ids, ids.clone(), torch.ones_like(ids)), trainer._get_optimizer(settings), 1.0)
     assert loss > 0
+
+
+def test_every_elementwise_piece_goes_through_the_ops_given():
+    """What a kernel library (liger_ops) plugs into: the layer calls the Ops it is given, each as
+    often as Llama needs it, and ops that compute the same maths another way give the same states."""
+    peft, _ = _peft(ALL_LINEAR)
+    lm = peft.get_base_model()
+    ids = _ids(lm.config.vocab_size)
+    calls = {"rms_norm": 0, "rope": 0, "silu_mul": 0}
+
+    def counted(name, fn):
+        def wrapper(*args):
+            calls[name] += 1
+            return fn(*args)
+        return wrapper
+
+    def rms_norm(x, weight, eps):  # the formula written out instead of F.rms_norm
+        xf = x.float()
+        return weight * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
+
+    def silu_mul(gate, up):
+        return gate * torch.sigmoid(gate) * up
+
+    ops = Ops(counted("rms_norm", rms_norm), counted("rope", TORCH_OPS.rope), counted("silu_mul", silu_mul))
+    with torch.no_grad():
+        want = lora_hidden_states(lm, ids, "default")
+        got = lora_hidden_states(lm, ids, "default", ops)
+    layers = len(lm.model.layers)
+    assert calls == {"rms_norm": 2 * layers + 1, "rope": layers, "silu_mul": layers}
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_liger_kernels_are_refused_on_a_cpu_and_the_torch_ops_stay():
+    tokenizer = setup_tokenizer(build_tokenizer())
+    model = build_model(tokenizer, seed=0, layers=2, hidden=128)
+    trainer = FastLoraTrainer(model, tokenizer, LoraSettings(rank=4, target_modules=list(ALL_LINEAR)))
+    assert "CUDA" in trainer.use_kernels("liger")
+    assert trainer.kernels == "torch" and trainer.ops is TORCH_OPS
+    with pytest.raises(ValueError, match="'torch' or 'liger'"):
+        trainer.use_kernels("triton")
