@@ -18,6 +18,11 @@ Measures, in one run:
   (CPU of running the trivial programs in a fresh fork minus running them in a warm process); and
   of the kernel layers: trivial_no_layers_runs_per_s_per_core (the same executor with every layer
   switched off).
+- What a fresh process per program allows at best here (`ceilings`, from the numbers above, every
+  layer and all executor work free): trivial_ceiling_runs_per_s_per_core = 1 / (fork+exit +
+  penalty + trivial_warm_cpu_ms); mix_ratio_ceiling = p / (p + fork+exit) with p = cores / pool
+  rate, the pool's time per mix run (its own small IPC included; the mix programs' fresh-process
+  penalty left out, so the real ceiling is lower).
 - trivial_steps: where one trivial run's time goes (`step_costs`): median wall ms of each step
   of one slot (fork, the child's confinement steps, program set-up, compile, exec, transform and
   validation, result encoding, exit and reap, temp-dir reset) and of the executor's check of the
@@ -149,20 +154,27 @@ for i in range(n):
     run(i)
 warm = (cpu() - c) / n
 sys.stdout = sys.__stdout__
-print(bare * 1e3, (in_child - bare - warm) * 1e3)
+print(bare * 1e3, (in_child - bare - warm) * 1e3, warm * 1e3)
 """
 
 
-def fork_costs(n: int) -> tuple[float, float]:
-    """(fork+exit CPU ms, extra CPU ms of running trivial programs in a fresh fork), measured in a
-    clean process that preloads what the zygote preloads."""
+def fork_costs(n: int) -> tuple[float, float, float]:
+    """(fork+exit CPU ms, extra CPU ms of running trivial programs in a fresh fork, CPU ms of one
+    in a warm process), measured in a clean process that preloads what the zygote preloads."""
     import subprocess
 
     from arcfarm.sandbox.executor import DEFAULT_COMMON
     out = subprocess.run([sys.executable, "-c", FORK_PROBE, DEFAULT_COMMON, str(n)], capture_output=True,
                          text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    bare, penalty = map(float, out.stdout.split())
-    return bare, penalty
+    bare, penalty, warm = map(float, out.stdout.split())
+    return bare, penalty, warm
+
+
+def ceilings(cores: int, baseline_rate: float, fork_ms: float, penalty_ms: float, warm_ms: float) -> dict:
+    """What a fresh process per program allows at best on this machine (module docstring)."""
+    pool_ms = 1000 * cores / baseline_rate
+    return {"trivial_ceiling_runs_per_s_per_core": round(1000 / (fork_ms + penalty_ms + warm_ms), 1),
+            "mix_ratio_ceiling": round(pool_ms / (pool_ms + fork_ms), 3)}
 
 
 STEPS_PROBE = r"""
@@ -308,8 +320,10 @@ def run(quick: bool = False, log=print) -> dict:
     with Executor(workers=cores, timeout_s=ex.timeout_s, sandbox="weak", layers=()) as bare_ex:
         no_layers_rate, _ = _throughput(bare_ex, trivial)
     log(f"trivial with every layer off: {no_layers_rate / cores:.0f} runs/s per core")
-    fork_ms, penalty_ms = fork_costs(100 if quick else 1000)
-    log(f"fork+exit {fork_ms:.2f} ms CPU; a trivial program costs {penalty_ms:.2f} ms more in a fresh fork")
+    fork_ms, penalty_ms, warm_ms = fork_costs(100 if quick else 1000)
+    bounds = ceilings(cores, baseline_rate, fork_ms, penalty_ms, warm_ms)
+    log(f"fork+exit {fork_ms:.2f} ms CPU; a trivial program costs {penalty_ms:.2f} ms more in a fresh fork; "
+        f"ceilings of a fresh process per program: {bounds}")
     steps = step_costs(tasks[0], 50 if quick else 500)
     log(f"one trivial run, step by step (ms): {steps['steps_ms']}")
     load_after = os.getloadavg()[0]
@@ -332,6 +346,7 @@ def run(quick: bool = False, log=print) -> dict:
         "isolation": isolation,
         "trivial_no_layers_runs_per_s_per_core": round(no_layers_rate / cores, 1),
         "fork_exit_cpu_ms": round(fork_ms, 3), "in_child_penalty_cpu_ms": round(penalty_ms, 3),
+        "trivial_warm_cpu_ms": round(warm_ms, 3), **bounds,
         "trivial_steps": steps,
         "load_before": round(load_before, 2), "load_after": round(load_after, 2),
         "machine": machine_info(),

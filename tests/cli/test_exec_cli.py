@@ -127,4 +127,6 @@ def test_bench_exec_quick_outputs_the_documented_keys(tmp_path):
     assert data["trivial_runs_per_s_per_core"] > 0 and data["mix_runs_per_s"] > 0
     assert data["trivial_lean_slot_runs_per_s_per_core"] > 0 and data["trivial_scipy_slot_runs_per_s_per_core"] > 0
     assert 0 <= data["timeout_overrun_s"] < 5
+    # the ceilings of a fresh process per program, from the same run's fork costs
+    assert 0 < data["mix_ratio_ceiling"] < 1 and data["trivial_ceiling_runs_per_s_per_core"] > 0
     assert {"platform", "cpu_model", "git_commit", "python", "numpy"} <= set(data["machine"])
