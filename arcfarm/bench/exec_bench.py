@@ -18,11 +18,13 @@ Measures, in one run:
   (CPU of running the trivial programs in a fresh fork minus running them in a warm process); and
   of the kernel layers: trivial_no_layers_runs_per_s_per_core (the same executor with every layer
   switched off).
-- What a fresh process per program allows at best here (`ceilings`, from the numbers above, every
-  layer and all executor work free): trivial_ceiling_runs_per_s_per_core = 1 / (fork+exit +
-  penalty + trivial_warm_cpu_ms); mix_ratio_ceiling = p / (p + fork+exit) with p = cores / pool
-  rate, the pool's time per mix run (its own small IPC included; the mix programs' fresh-process
-  penalty left out, so the real ceiling is lower).
+- What a fresh process per program allows at best here (`ceilings`, every layer and all executor
+  work taken as free): trivial_ceiling_runs_per_s_per_core = 1 / (fork+exit + penalty +
+  trivial_warm_cpu_ms); mix_ratio_ceiling = p / mix_fresh_cpu_ms, where p = cores / pool rate is
+  the pool's time per mix run (wall time, its own IPC included, so generous) and mix_fresh_cpu_ms
+  the CPU of forking a process of the kind routing.py picks (lean or scipy), running the program
+  there and exiting, averaged over the mix (`mix_costs`); mix_ratio_ceiling_fork_only =
+  p / (p + fork+exit), which leaves out the fresh-process penalty and the scipy slots.
 - trivial_steps: where one trivial run's time goes (`step_costs`): median wall ms of each step
   of one slot (fork, the child's confinement steps, program set-up, compile, exec, transform and
   validation, result encoding, exit and reap, temp-dir reset) and of the executor's check of the
@@ -70,7 +72,8 @@ def _baseline_job(job: tuple[str, tuple[np.ndarray, ...]]) -> int:
     code, inputs = job
     namespace: dict = {"__name__": "__program__"}
     try:
-        # Compiled once per process, like the sandbox's cache, so only the sandboxing differs.
+        # Compiled once per process: the sandbox compiles in every fresh process, and that reuse
+        # is part of what a warm process saves (the ceilings count it on the sandbox's side).
         compiled = _COMPILED.get(code) or _COMPILED.setdefault(code, compile(code, "<program>", "exec"))
         exec(compiled, namespace)
         transform = namespace["transform"]
@@ -170,11 +173,73 @@ def fork_costs(n: int) -> tuple[float, float, float]:
     return bare, penalty, warm
 
 
-def ceilings(cores: int, baseline_rate: float, fork_ms: float, penalty_ms: float, warm_ms: float) -> dict:
+MIX_PROBE = """
+import gc, os, pickle, resource, sys
+from arcfarm.sandbox import zygote, program
+from arcfarm.sandbox.slot import fork
+zygote._load({"common_path": sys.argv[1]})
+if sys.argv[3] == "scipy":
+    import scipy.ndimage  # as a scipy slot does before its first program
+gc.collect(); gc.freeze()
+with open(sys.argv[2], "rb") as f:
+    jobs = pickle.load(f)
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+def run(job):
+    program.run(job[0], job[1], 2.0, 10000)
+c = cpu()
+for job in jobs:
+    pid = fork()
+    if pid == 0:
+        run(job)
+        os._exit(0)
+    os.waitpid(pid, 0)
+fresh = cpu() - c
+c = cpu()
+for job in jobs:
+    run(job)
+warm = cpu() - c
+sys.stdout = sys.__stdout__
+print(fresh * 1e3, warm * 1e3)
+"""
+
+
+def mix_costs(jobs: list[tuple[str, tuple[np.ndarray, ...]]]) -> dict:
+    """CPU ms per mix run: forking a process of the kind routing.py picks for it (numpy and common,
+    or scipy.ndimage as well), running the program there and exiting (`mix_fresh_cpu_ms`), and
+    running it in a warm process of that kind (`mix_warm_cpu_ms`); measured in clean processes."""
+    import pickle
+    import subprocess
+    import tempfile
+
+    from arcfarm.sandbox.executor import DEFAULT_COMMON
+    from arcfarm.sandbox.routing import needs_scipy, scipy_functions
+    names = scipy_functions(DEFAULT_COMMON)
+    fresh = warm = 0.0
+    scipy_jobs = [j for j in jobs if needs_scipy(j[0], names)]
+    for kind, part in (("lean", [j for j in jobs if not needs_scipy(j[0], names)]), ("scipy", scipy_jobs)):
+        if not part:
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".pickle") as f:
+            pickle.dump(part, f)
+            f.flush()
+            out = subprocess.run([sys.executable, "-c", MIX_PROBE, DEFAULT_COMMON, f.name, kind],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+        part_fresh, part_warm = map(float, out.stdout.split())
+        fresh, warm = fresh + part_fresh, warm + part_warm
+    return {"mix_fresh_cpu_ms": round(fresh / len(jobs), 3), "mix_warm_cpu_ms": round(warm / len(jobs), 3),
+            "mix_scipy_share": round(len(scipy_jobs) / len(jobs), 3)}
+
+
+def ceilings(cores: int, baseline_rate: float, fork_ms: float, penalty_ms: float, warm_ms: float,
+             mix_fresh_ms: float) -> dict:
     """What a fresh process per program allows at best on this machine (module docstring)."""
     pool_ms = 1000 * cores / baseline_rate
     return {"trivial_ceiling_runs_per_s_per_core": round(1000 / (fork_ms + penalty_ms + warm_ms), 1),
-            "mix_ratio_ceiling": round(pool_ms / (pool_ms + fork_ms), 3)}
+            "mix_ratio_ceiling": round(pool_ms / mix_fresh_ms, 3),
+            "mix_ratio_ceiling_fork_only": round(pool_ms / (pool_ms + fork_ms), 3)}
 
 
 STEPS_PROBE = r"""
@@ -321,7 +386,8 @@ def run(quick: bool = False, log=print) -> dict:
         no_layers_rate, _ = _throughput(bare_ex, trivial)
     log(f"trivial with every layer off: {no_layers_rate / cores:.0f} runs/s per core")
     fork_ms, penalty_ms, warm_ms = fork_costs(100 if quick else 1000)
-    bounds = ceilings(cores, baseline_rate, fork_ms, penalty_ms, warm_ms)
+    mix_cpu = mix_costs([(r.code, r.inputs) for r in mix])
+    bounds = ceilings(cores, baseline_rate, fork_ms, penalty_ms, warm_ms, mix_cpu["mix_fresh_cpu_ms"])
     log(f"fork+exit {fork_ms:.2f} ms CPU; a trivial program costs {penalty_ms:.2f} ms more in a fresh fork; "
         f"ceilings of a fresh process per program: {bounds}")
     steps = step_costs(tasks[0], 50 if quick else 500)
@@ -346,7 +412,7 @@ def run(quick: bool = False, log=print) -> dict:
         "isolation": isolation,
         "trivial_no_layers_runs_per_s_per_core": round(no_layers_rate / cores, 1),
         "fork_exit_cpu_ms": round(fork_ms, 3), "in_child_penalty_cpu_ms": round(penalty_ms, 3),
-        "trivial_warm_cpu_ms": round(warm_ms, 3), **bounds,
+        "trivial_warm_cpu_ms": round(warm_ms, 3), **mix_cpu, **bounds,
         "trivial_steps": steps,
         "load_before": round(load_before, 2), "load_after": round(load_after, 2),
         "machine": machine_info(),
