@@ -112,8 +112,8 @@ class FastLoraTrainer(LoraTrainer):
         return loss.item(), n_labels, int(mask.sum())
 
     def use_kernels(self, name: str) -> str | None:
-        """"torch" or "liger" for the fused forward's elementwise ops; None when taken, else why
-        not (the torch ops stay)."""
+        """Which elementwise ops the fused forward uses, 'torch' or 'liger': None when taken,
+        else why not (the torch ops stay)."""
         if name == "torch":
             self.ops, self.kernels = TORCH_OPS, "torch"
             return None
