@@ -127,15 +127,17 @@ def _overrun(ex, code: str, inputs, repeats: int) -> float:
     return max(r.seconds for r in results) - ex.timeout_s
 
 
-FORK_PROBE = """
-import os, resource, sys, time, gc
+# Both probes run in a clean process that preloads what the zygote preloads (argv[1]: common.py)
+# and, for argv[2] == "scipy", what a scipy slot adds; CPU counts the forked children too.
+_PROBE_HEAD = """
+import gc, os, pickle, resource, sys
 from arcfarm.sandbox import zygote, program
 from arcfarm.sandbox.slot import fork
 zygote._load({"common_path": sys.argv[1]})
+if sys.argv[2] == "scipy":
+    import scipy.ndimage
 gc.collect(); gc.freeze()
 import numpy as np
-from arcfarm.bench.exec_programs import FLIP, IDENTITY
-inputs = tuple(np.zeros((10, 10), dtype=np.int64) for _ in range(4))
 def cpu():
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
@@ -147,17 +149,23 @@ def forks(n, work):
             work(i)
             os._exit(0)
         os.waitpid(pid, 0)
-    return (cpu() - c) / n
+    return cpu() - c
+def warm(n, work):
+    c = cpu()
+    for i in range(n):
+        work(i)
+    return cpu() - c
+"""
+
+FORK_PROBE = _PROBE_HEAD + """
+from arcfarm.bench.exec_programs import FLIP, IDENTITY
+inputs = tuple(np.zeros((10, 10), dtype=np.int64) for _ in range(4))
 def run(i):
     program.run(FLIP if i % 2 else IDENTITY, inputs, 1.0, 1000)
-n = int(sys.argv[2])
-bare, in_child = forks(n, lambda i: None), forks(n, run)
-c = cpu()
-for i in range(n):
-    run(i)
-warm = (cpu() - c) / n
+n = int(sys.argv[3])
+bare, in_child, in_warm = forks(n, lambda i: None) / n, forks(n, run) / n, warm(n, run) / n
 sys.stdout = sys.__stdout__
-print(bare * 1e3, (in_child - bare - warm) * 1e3, warm * 1e3)
+print(bare * 1e3, (in_child - bare - in_warm) * 1e3, in_warm * 1e3)
 """
 
 
@@ -167,41 +175,20 @@ def fork_costs(n: int) -> tuple[float, float, float]:
     import subprocess
 
     from arcfarm.sandbox.executor import DEFAULT_COMMON
-    out = subprocess.run([sys.executable, "-c", FORK_PROBE, DEFAULT_COMMON, str(n)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", FORK_PROBE, DEFAULT_COMMON, "lean", str(n)], capture_output=True,
                          text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     bare, penalty, warm = map(float, out.stdout.split())
     return bare, penalty, warm
 
 
-MIX_PROBE = """
-import gc, os, pickle, resource, sys
-from arcfarm.sandbox import zygote, program
-from arcfarm.sandbox.slot import fork
-zygote._load({"common_path": sys.argv[1]})
-if sys.argv[3] == "scipy":
-    import scipy.ndimage  # as a scipy slot does before its first program
-gc.collect(); gc.freeze()
-with open(sys.argv[2], "rb") as f:
+MIX_PROBE = _PROBE_HEAD + """
+with open(sys.argv[3], "rb") as f:
     jobs = pickle.load(f)
-def cpu():
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-def run(job):
-    program.run(job[0], job[1], 2.0, 10000)
-c = cpu()
-for job in jobs:
-    pid = fork()
-    if pid == 0:
-        run(job)
-        os._exit(0)
-    os.waitpid(pid, 0)
-fresh = cpu() - c
-c = cpu()
-for job in jobs:
-    run(job)
-warm = cpu() - c
+def run(i):
+    program.run(jobs[i][0], jobs[i][1], 2.0, 10000)
+fresh, in_warm = forks(len(jobs), run), warm(len(jobs), run)
 sys.stdout = sys.__stdout__
-print(fresh * 1e3, warm * 1e3)
+print(fresh * 1e3, in_warm * 1e3)
 """
 
 
@@ -224,7 +211,7 @@ def mix_costs(jobs: list[tuple[str, tuple[np.ndarray, ...]]]) -> dict:
         with tempfile.NamedTemporaryFile(suffix=".pickle") as f:
             pickle.dump(part, f)
             f.flush()
-            out = subprocess.run([sys.executable, "-c", MIX_PROBE, DEFAULT_COMMON, f.name, kind],
+            out = subprocess.run([sys.executable, "-c", MIX_PROBE, DEFAULT_COMMON, kind, f.name],
                                  capture_output=True, text=True, check=True,
                                  env={**os.environ, "OMP_NUM_THREADS": "1"})
         part_fresh, part_warm = map(float, out.stdout.split())

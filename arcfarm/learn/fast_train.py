@@ -119,6 +119,8 @@ class FastLoraTrainer(LoraTrainer):
             return None
         if name != "liger":
             raise ValueError(f"kernels must be 'torch' or 'liger', not {name!r}")
+        if not self.fused:
+            return "liger kernels go into the fused forward, which this trainer does not run"
         if self._device().type != "cuda":
             return "liger kernels need CUDA; the torch ops stay"
         try:

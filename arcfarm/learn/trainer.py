@@ -295,7 +295,7 @@ def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int,
     groups: list[list[_Sequence]] = []
     for seq in ordered:
         # Sorted longest first, so the group's first row sets its padded width.
-        if groups and (len(groups[-1]) + 1) * _width(groups[-1], multiple) <= batch_tokens \
+        if groups and (len(groups[-1]) + 1) * _round_up(len(groups[-1][0].input_ids), multiple) <= batch_tokens \
                 and (max_rows <= 0 or len(groups[-1]) < max_rows):
             groups[-1].append(seq)
         else:
@@ -303,14 +303,13 @@ def _pack(sequences: list[_Sequence], batch_tokens: int, pad_id: int,
     return [_collate(g, pad_id, multiple) for g in groups]
 
 
-def _width(group: list[_Sequence], multiple: int) -> int:
-    width = max(len(s.input_ids) for s in group)
+def _round_up(width: int, multiple: int) -> int:
     return -(-width // multiple) * multiple if multiple > 0 else width
 
 
 def _collate(group: list[_Sequence], pad_id: int,
              multiple: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    width = _width(group, multiple)
+    width = _round_up(max(len(s.input_ids) for s in group), multiple)
     # Pad positions are masked out of attention and loss, so the pad id itself never matters.
     ids = torch.full((len(group), width), pad_id, dtype=torch.long)
     labels = torch.full((len(group), width), -100, dtype=torch.long)
