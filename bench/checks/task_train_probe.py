@@ -3,7 +3,7 @@ steps? One lent-GPU call: the Llama-3.1-8B shape with random weights, a sampling
 before each training round (as in a task), then rounds of 90 examples that tell apart the sampler's
 held caches and sequence widths the process has not trained on before (cuDNN's attention builds an
 execution plan per new shape), the same with cuDNN's attention switched off, and with widths
-padded to multiples of 256 (`pad_to_multiple`). Each row records
+padded to multiples of 256 (`pad_to_multiple`), and last with Liger's kernels in the fused forward. Each row records
 seconds, steps, real and padded tokens, the checkpointing level the OOM back-off settled on and the
 memory reserved before it.
     . bench/checks/device_env.sh; python3 bench/checks/task_train_probe.py $OUT/probe.json
@@ -78,10 +78,14 @@ def main(path):
         ("seen widths, caches held, cuDNN attention off", third, False, False, 0),
         ("new widths padded to 256, caches held", fourth, False, True, 256),
         ("the same again", fourth, False, True, 256),
+        ("seen widths, caches held, liger kernels", examples, False, True, 0),
     ]
     rows = []
     for name, batch, release, cudnn, multiple in cases:
         torch.backends.cuda.enable_cudnn_sdp(cudnn)
+        if "liger" in name and (why_not := trainer.use_kernels("liger")):
+            print(f"liger: {why_not}", flush=True)
+            continue
         engine.generate_ids(prompts, 32, params, None)
         if release:
             engine.release()
