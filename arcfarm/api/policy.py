@@ -48,7 +48,7 @@ DEFAULT_OVERRIDES: dict[str, tuple[float, float] | None] = {
     "cold_prompts_per_round": (0, 1024), "cold_temperature": (0, 2), "shuffle_train_pairs": None,
     "learning": None, "relabel_policy": None, "relabel_top_k": (1, 1024),
     "lr_warmup_ratio": None, "lr_schedule": None, "train_examples_per_step": (0, 1024),
-    "train_pad_to_multiple": (0, 4096),
+    "train_pad_to_multiple": (0, 4096), "train_kernels": None,
     "model": None,  # any of the approved models
     "base_adapter": None,  # training:<id>, or a folder among the approved models
 }

@@ -37,7 +37,7 @@ import torch
 from arcfarm.bench.machine import git_commit, today
 from arcfarm.learn.engines.base import AdapterRef, SamplingParams
 from arcfarm.learn.engines.fast import FastEngine
-from arcfarm.learn.fast_train import ALL_LINEAR, FastLoraTrainer
+from arcfarm.learn.fast_train import ALL_LINEAR, FastLoraTrainer, apply_train_kernels
 from arcfarm.learn.trainer import LoraSettings, TrainExample, _pack
 
 DATE = "2026-11-26"  # the result file's series name; each result records its own date
@@ -413,6 +413,8 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
     if "training" in sections:
         result["training"] = bench_training(trainer, shape, log, trl_rows)
         on_update(result)
+    # The later sections train as a run does by default (RunConfig's train_kernels, auto).
+    result["train_kernels"] = apply_train_kernels(trainer, "auto")
     rng = random.Random(3)
     examples = synthetic_examples(tokenizer, rng, 2 * shape.examples_per_round, shape.example_prompt,
                                   shape.example_response)

@@ -43,9 +43,10 @@ def check_numerics(trainer, length: int, log) -> dict:
     batch = _batch(random.Random(7), trainer.model.config.vocab_size, length)
     _nonzero_adapter(trainer)
     trainer.model.train()
-    fused_before = trainer.fused
+    fused_before, kernels_before = trainer.fused, trainer.kernels
     liger = None
     try:
+        trainer.use_kernels("torch")  # the reference for Liger's, whatever the run uses
         trainer.fused = False
         ref_loss, ref = _loss_and_grads(trainer, batch)
         trainer.fused = True
@@ -54,7 +55,7 @@ def check_numerics(trainer, length: int, log) -> dict:
         if liger_note is None:
             liger = _loss_and_grads(trainer, batch)
     finally:
-        trainer.use_kernels("torch")
+        trainer.use_kernels(kernels_before)
         trainer.fused = fused_before
         trainer.model.eval()
         trainer.reset(seed=0)
@@ -103,7 +104,7 @@ def profile_step(trainer, length: int, log, top: int = 25) -> dict:
     events.sort(key=lambda e: getattr(e, "self_device_time_total", 0), reverse=True)
     kernels = [{"name": e.key[:120], "ms": round(e.self_device_time_total / 1000, 2), "calls": e.count,
                 "share": round(e.self_device_time_total / max(total_us, 1), 4)} for e in events[:top]]
-    result = {"tokens": length, "step_s_unprofiled": round(plain_s, 4),
+    result = {"tokens": length, "train_kernels": trainer.kernels, "step_s_unprofiled": round(plain_s, 4),
               "gpu_busy_ms": round(total_us / 1000, 1), "kernels": kernels}
     log(f"profile {length} tokens: step {plain_s * 1000:.0f} ms, GPU busy {total_us / 1000:.0f} ms; top: "
         + "; ".join(f"{k['name'][:40]} {k['ms']} ms" for k in kernels[:6]))

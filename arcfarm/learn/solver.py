@@ -24,6 +24,7 @@ from typing import Any
 from arcfarm.arc.tasks import Task
 from arcfarm.learn.config import RunConfig
 from arcfarm.learn.engines import Engine, make_engine
+from arcfarm.learn.fast_train import FastLoraTrainer, apply_train_kernels
 from arcfarm.learn.loop import LoopHooks, ResumeState, solve_task
 from arcfarm.learn.model import load_model, merge_base_adapter
 from arcfarm.learn.model_source import resolve_model_path
@@ -66,7 +67,6 @@ def _on_cuda(model) -> bool:
 
 def _make_trainer(config: RunConfig, model, tokenizer) -> LoraTrainer:
     if _on_cuda(model):
-        from arcfarm.learn.fast_train import FastLoraTrainer
         return FastLoraTrainer(model, tokenizer, lora_settings(config))
     return LoraTrainer(model, tokenizer, lora_settings(config))
 
@@ -108,6 +108,7 @@ class Solver:
         if not self.compatible(config):
             raise ValueError("config differs from the Solver's in model, engine, LoRA structure "
                              "or sandbox limits; build a new Solver for it")
+        apply_train_kernels(self.trainer, config.train_kernels)
         return solve_task(self, task, config, lora_settings(config), hooks, resume)
 
     def save_adapter(self, directory: str) -> dict:
