@@ -29,8 +29,9 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY arcfarm ./arcfarm
 COPY migrations ./migrations
 COPY configs ./configs
-# The learn extra (trl): a worker started with `-Q train` runs `arcfarm learn` trainings.
-RUN pip install ".[learn]"
+# The learn extra (trl): a worker started with `-Q train` runs `arcfarm learn` trainings; the liger
+# extra: Liger Kernel, which the GPU trainer uses by default where it is installed (train_kernels).
+RUN pip install ".[learn,liger]"
 
 # Generated programs run in the sandbox as this user, never as root (RLIMIT_NPROC needs it).
 RUN useradd --create-home --uid 1000 arcfarm && mkdir -p /models /artifacts \

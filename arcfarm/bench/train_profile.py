@@ -43,7 +43,7 @@ def check_numerics(trainer, length: int, log) -> dict:
     batch = _batch(random.Random(7), trainer.model.config.vocab_size, length)
     _nonzero_adapter(trainer)
     trainer.model.train()
-    fused_before, kernels_before = trainer.fused, trainer.kernels
+    fused_before, kernels_before = trainer.fused, (trainer.kernels, trainer.kernels_min_tokens)
     liger = None
     try:
         trainer.use_kernels("torch")  # the reference for Liger's, whatever the run uses
@@ -55,7 +55,7 @@ def check_numerics(trainer, length: int, log) -> dict:
         if liger_note is None:
             liger = _loss_and_grads(trainer, batch)
     finally:
-        trainer.use_kernels(kernels_before)
+        trainer.use_kernels(*kernels_before)
         trainer.fused = fused_before
         trainer.model.eval()
         trainer.reset(seed=0)

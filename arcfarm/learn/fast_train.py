@@ -59,6 +59,7 @@ class FastLoraTrainer(LoraTrainer):
             getattr(self.model.get_base_model().config, "model_type", None) == "llama"
         self._lm = self.model.get_base_model()
         self.ops, self.kernels = TORCH_OPS, "torch"
+        self.kernels_min_tokens = 0  # steps of fewer tokens run the torch ops whatever `kernels` says
         self._level_for: dict[int, int] = {}  # batch tokens -> checkpointing level that fits
         self.checkpoint_level = 0
         self._set_checkpointing(4 if settings.gradient_checkpointing else 0)
@@ -112,11 +113,11 @@ class FastLoraTrainer(LoraTrainer):
         optimizer.zero_grad(set_to_none=True)
         return loss.item(), n_labels, int(mask.sum())
 
-    def use_kernels(self, name: str) -> str | None:
-        """Which elementwise ops the fused forward uses, 'torch' or 'liger': None when taken,
-        else why not (the torch ops stay)."""
+    def use_kernels(self, name: str, min_tokens: int = 0) -> str | None:
+        """Which elementwise ops the fused forward uses, 'torch' or 'liger' (for steps of at least
+        `min_tokens` tokens): None when taken, else why not (the torch ops stay)."""
         if name == "torch":
-            self.ops, self.kernels = TORCH_OPS, "torch"
+            self.ops, self.kernels, self.kernels_min_tokens = TORCH_OPS, "torch", 0
             return None
         if name != "liger":
             raise ValueError(f"kernels must be 'torch' or 'liger', not {name!r}")
@@ -129,12 +130,13 @@ class FastLoraTrainer(LoraTrainer):
             self.ops = load_liger_ops()
         except ImportError as exc:
             return f"liger kernels unavailable ({exc}); the torch ops stay"
-        self.kernels = "liger"
+        self.kernels, self.kernels_min_tokens = "liger", min_tokens
         return None
 
     def _hidden(self, ids: torch.Tensor) -> torch.Tensor:
         if self.fused:
-            return lora_hidden_states(self._lm, ids, self.adapter_name, self.ops)
+            ops = self.ops if ids.numel() >= self.kernels_min_tokens else TORCH_OPS
+            return lora_hidden_states(self._lm, ids, self.adapter_name, ops)
         return self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
 
     def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:
@@ -145,12 +147,18 @@ class FastLoraTrainer(LoraTrainer):
         return self._optimizer
 
 
+# On an H200 Liger's kernels ran a step of one 2,048-token sequence at 0.84x the torch ops' speed
+# and steps of 4,096 and 8,192 tokens at 1.14x and 1.12x (bench/results/gpu-nvidia-h200-2026-12-04.json,
+# liger_ab): auto keeps the torch ops for steps shorter than this.
+AUTO_LIGER_MIN_TOKENS = 4096
+
+
 def apply_train_kernels(trainer: LoraTrainer, choice: str) -> str:
     """Set a run's `train_kernels` ('auto', 'torch' or 'liger') on a trainer; returns the kernels
-    now in use. auto takes Liger's wherever they run: on an H200 they trained a round of 90 examples
-    of 2,300-3,000 tokens 1.11x faster and the bench task's training 1.15x, though a lone 2k-token
-    sequence 0.84x (bench/results/gpu-nvidia-h200-2026-12-04.json). An explicit 'liger' that cannot
-    run is a ValueError saying why; 'auto' falls back to the torch ops."""
+    now in use. auto takes Liger's wherever they run, for steps of at least AUTO_LIGER_MIN_TOKENS
+    tokens: on an H200 they trained a round of 90 examples of 2,300-3,000 tokens (packed ~7k tokens
+    a step) 1.11x faster and the bench task's training 1.15x. An explicit 'liger' (every step) that
+    cannot run is a ValueError saying why; 'auto' falls back to the torch ops."""
     if choice not in ("auto", "torch", "liger"):
         raise ValueError(f"train_kernels must be auto, torch or liger, not {choice!r}")
     use = getattr(trainer, "use_kernels", None)
@@ -158,7 +166,8 @@ def apply_train_kernels(trainer: LoraTrainer, choice: str) -> str:
         if use is not None:
             use("torch")
         return "torch"
-    why_not = use("liger") if use is not None else "the CPU trainer has no fused forward to put them in"
+    min_tokens = AUTO_LIGER_MIN_TOKENS if choice == "auto" else 0
+    why_not = use("liger", min_tokens) if use is not None else "the CPU trainer has no fused forward to put them in"
     if why_not is None:
         return "liger"
     if choice == "liger":

@@ -7,8 +7,11 @@ The profile of an 8k-token training step on an H200 (bench/results/gpu-nvidia-h2
 `profile`) spends ~150 of 641 ms outside matmuls and attention: casts, RMSNorm, RoPE, SiLU x up.
 Liger fuses each into one kernel with its own backward (the library trl uses for the same job).
 Same maths as `lora_forward.TORCH_OPS`: RMSNorm in float32 cast back before the weight ("llama"
-casting), RoPE of the rotate-half kind with cos/sin [B, T, D]. Measured only on a GPU
-(`arcfarm bench gpu`, training rows `liger_tok_s`, numerics `liger_*`); Triton needs CUDA.
+casting), RoPE of the rotate-half kind with cos/sin [B, T, D]. Triton needs CUDA. Measured on an
+H200 (bench/results/gpu-nvidia-h200-2026-12-04.json): 1.11x tokens/s on a round of 90 examples of
+varied length, 1.12-1.14x on one 4k or 8k sequence, but 0.84x on one 2k sequence; the step's
+small kernels went from ~150 to ~77 ms of 574; losses 3.4e-4 apart from the torch ops'.
+`RunConfig.train_kernels` (auto) takes them where they run (`fast_train.apply_train_kernels`).
 """
 from __future__ import annotations
 

@@ -15,7 +15,16 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from arcfarm.bench.gpu_bench import ADAPTER, SMALL, Shape, _sync, _prompt, bench_tokenizer, build_model, make_trainer
+from arcfarm.bench.gpu_bench import (
+    ADAPTER,
+    SMALL,
+    Shape,
+    _prompt,
+    _sync,
+    bench_tokenizer,
+    build_model,
+    make_trainer,
+)
 from arcfarm.learn.engines.base import SamplingParams
 from arcfarm.learn.engines.fast import FastEngine
 

@@ -10,8 +10,14 @@ import time
 
 import torch
 
-from arcfarm.bench.gpu_bench import Shape, _batch, _trainer_tok_s, bench_tokenizer, build_model, make_trainer, \
-    synthetic_examples
+from arcfarm.bench.gpu_bench import (
+    _batch,
+    _trainer_tok_s,
+    bench_tokenizer,
+    build_model,
+    make_trainer,
+    synthetic_examples,
+)
 
 
 def round_tok_s(trainer, examples) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pydantic
 import pytest
+import torch
 
 from arcfarm.arc.tasks import Pair, Task
 from arcfarm.learn.config import RunConfig, load_config
@@ -49,6 +50,24 @@ def test_torch_puts_the_torch_ops_back():
     assert trainer.ops is not TORCH_OPS
     assert apply_train_kernels(trainer, "torch") == "torch"
     assert trainer.ops is TORCH_OPS and trainer.kernels == "torch"
+
+
+def test_steps_shorter_than_the_threshold_run_the_torch_ops():
+    trainer = _trainer(FastLoraTrainer)
+    calls = []
+
+    def silu_mul(gate, up):
+        calls.append(gate.shape[:-1].numel())
+        return TORCH_OPS.silu_mul(gate, up)
+    trainer.ops, trainer.kernels, trainer.kernels_min_tokens = \
+        Ops(TORCH_OPS.rms_norm, TORCH_OPS.rope, silu_mul), "liger", 64  # a stand-in for Liger's
+    vocab = trainer.model.config.vocab_size
+    trainer._hidden(torch.randint(3, vocab, (2, 31)))  # 62 tokens: below
+    assert calls == []
+    trainer._hidden(torch.randint(3, vocab, (2, 32)))  # 64 tokens: at the threshold
+    assert calls == [64] * len(trainer._lm.model.layers)
+    trainer.use_kernels("torch")
+    assert trainer.kernels_min_tokens == 0 and trainer.ops is TORCH_OPS
 
 
 def test_a_solve_asking_for_liger_on_a_cpu_fails_before_the_loop_starts(tiny_model_dir):
