@@ -233,8 +233,15 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log,
     return rows
 
 
+def kernels_in_use(trainer: FastLoraTrainer, kernels: str) -> str:
+    """What a result file records: 'torch', 'liger', or 'liger for steps of >= N tokens'."""
+    floor = getattr(trainer, "kernels_min_tokens", 0)
+    return f"{kernels} for steps of >= {floor} tokens" if kernels != "torch" and floor else kernels
+
+
 def _liger_tok_s(trainer: FastLoraTrainer, batch, steps: int) -> dict:
     """The fused forward with Liger's RMSNorm, RoPE and SiLU x up kernels (liger_ops.py)."""
+    before = (trainer.kernels, trainer.kernels_min_tokens)
     why_not = trainer.use_kernels("liger")
     if why_not:
         return {"liger_tok_s": None, "liger_note": why_not}
@@ -245,7 +252,7 @@ def _liger_tok_s(trainer: FastLoraTrainer, batch, steps: int) -> dict:
     except Exception as exc:  # noqa: BLE001 - a kernel library's failure is a note, not a lost bench
         return {"liger_tok_s": None, "liger_note": f"{type(exc).__name__}: {str(exc)[:300]}"}
     finally:
-        trainer.use_kernels("torch")
+        trainer.use_kernels(*before)
         _free()
 
 
@@ -414,7 +421,7 @@ def run(small: bool = False, sections: tuple[str, ...] = SECTIONS, log=print,
         result["training"] = bench_training(trainer, shape, log, trl_rows)
         on_update(result)
     # The later sections train as a run does by default (RunConfig's train_kernels, auto).
-    result["train_kernels"] = apply_train_kernels(trainer, "auto")
+    result["train_kernels"] = kernels_in_use(trainer, apply_train_kernels(trainer, "auto"))
     rng = random.Random(3)
     examples = synthetic_examples(tokenizer, rng, 2 * shape.examples_per_round, shape.example_prompt,
                                   shape.example_response)

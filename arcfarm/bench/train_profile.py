@@ -85,7 +85,7 @@ def profile_step(trainer, length: int, log, top: int = 25) -> dict:
     """One optimizer step (after a warm-up) under torch.profiler; kernels by GPU time."""
     from torch.profiler import ProfilerActivity, profile
 
-    from arcfarm.bench.gpu_bench import _batch, _sync, _timed
+    from arcfarm.bench.gpu_bench import _batch, _sync, _timed, kernels_in_use
     batch = _batch(random.Random(8), trainer.model.config.vocab_size, length)
     trainer.reset(seed=0)
     optimizer = trainer._get_optimizer(trainer.settings)
@@ -104,7 +104,8 @@ def profile_step(trainer, length: int, log, top: int = 25) -> dict:
     events.sort(key=lambda e: getattr(e, "self_device_time_total", 0), reverse=True)
     kernels = [{"name": e.key[:120], "ms": round(e.self_device_time_total / 1000, 2), "calls": e.count,
                 "share": round(e.self_device_time_total / max(total_us, 1), 4)} for e in events[:top]]
-    result = {"tokens": length, "train_kernels": trainer.kernels, "step_s_unprofiled": round(plain_s, 4),
+    result = {"tokens": length, "train_kernels": kernels_in_use(trainer, trainer.kernels),
+              "step_s_unprofiled": round(plain_s, 4),
               "gpu_busy_ms": round(total_us / 1000, 1), "kernels": kernels}
     log(f"profile {length} tokens: step {plain_s * 1000:.0f} ms, GPU busy {total_us / 1000:.0f} ms; top: "
         + "; ".join(f"{k['name'][:40]} {k['ms']} ms" for k in kernels[:6]))

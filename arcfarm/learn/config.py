@@ -105,8 +105,9 @@ class RunConfig(BaseModel):
     train_examples_per_step: int = Field(0, ge=0, le=MAX_PREDICTIONS)
     # each training batch's width rounded up to a multiple of this; 0 = the longest row's width
     train_pad_to_multiple: int = Field(0, ge=0, le=MAX_TOKENS)
-    # the fused trainer's RMSNorm, RoPE and SiLU x up: Liger Kernel's where they run (auto: CUDA
-    # with liger-kernel installed, else torch's; liger: fail when they cannot run)
+    # the fused trainer's RMSNorm, RoPE and SiLU x up: Liger Kernel's where they run (auto: on
+    # CUDA with liger-kernel installed, for steps of >= 4,096 padded tokens, else torch's; liger:
+    # every step, the solve refused when they cannot load)
     train_kernels: Literal["auto", "torch", "liger"] = "auto"
 
     @model_validator(mode="after")

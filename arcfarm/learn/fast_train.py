@@ -17,12 +17,15 @@ on failure; what changes is how a step runs:
   matmul for the A factors of q/k/v and of gate/up, the scale and add inside the matmul.
   `fused=False` runs peft's own layers (float32 LoRA), the path measured before;
 - `use_kernels("liger")` puts Liger Kernel's fused RMSNorm, RoPE and SiLU x up into that forward
-  (CUDA only; without them, or on a CPU, the torch ops stay and the reason is returned);
-  `apply_train_kernels` maps a run's `train_kernels` setting onto any trainer.
+  (CUDA only; without them, or on a CPU, the torch ops stay and the reason is returned); a step
+  they fail in at run time (Triton cannot build them, say) is run again with the torch ops, which
+  stay, with a logged warning (`kernels_note`); `apply_train_kernels` maps a run's
+  `train_kernels` setting onto any trainer.
 """
 from __future__ import annotations
 
 import functools
+import logging
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +36,7 @@ from arcfarm.learn.trainer import LoraSettings, LoraTrainer, is_out_of_memory
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _LEVELS = (0, 4, 2, 1)  # checkpoint no layer, every 4th, every 2nd, all
+log = logging.getLogger(__name__)
 
 
 def _chunk_ce(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -60,6 +64,7 @@ class FastLoraTrainer(LoraTrainer):
         self._lm = self.model.get_base_model()
         self.ops, self.kernels = TORCH_OPS, "torch"
         self.kernels_min_tokens = 0  # steps of fewer tokens run the torch ops whatever `kernels` says
+        self.kernels_note: str | None = None  # why other kernels were given up mid-run, if they were
         self._level_for: dict[int, int] = {}  # batch tokens -> checkpointing level that fits
         self.checkpoint_level = 0
         self._set_checkpointing(4 if settings.gradient_checkpointing else 0)
@@ -77,6 +82,22 @@ class FastLoraTrainer(LoraTrainer):
         return max(fits, key=lambda lvl: _LEVELS.index(lvl), default=self.checkpoint_level)
 
     def _step(self, batch, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
+        try:
+            return self._step_with_backoff(batch, optimizer, max_grad_norm)
+        except Exception as exc:
+            # Liger's kernels run in forward and backward, before the optimizer step: a failure
+            # of theirs leaves the weights as they were, so the step can run again.
+            if self.ops is TORCH_OPS or batch[0].numel() < self.kernels_min_tokens or is_out_of_memory(exc):
+                raise
+            self.kernels_note = (f"{self.kernels} kernels failed ({type(exc).__name__}: {str(exc)[:300]}); "
+                                 "the torch ops took over")
+            log.warning(self.kernels_note)
+            for p in self._params.values():
+                p.grad = None
+            self.use_kernels("torch")
+            return self._step_with_backoff(batch, optimizer, max_grad_norm)
+
+    def _step_with_backoff(self, batch, optimizer, max_grad_norm: float) -> tuple[float, int, int]:
         input_ids, labels, mask = batch
         tokens = int(input_ids.numel())
         level = self._level(tokens)
@@ -125,6 +146,8 @@ class FastLoraTrainer(LoraTrainer):
             return "liger kernels go into the fused forward, which this trainer does not run"
         if self._device().type != "cuda":
             return "liger kernels need CUDA; the torch ops stay"
+        if self.kernels_note is not None:  # they failed once in this process: not again
+            return self.kernels_note
         try:
             from arcfarm.learn.liger_ops import load_liger_ops
             self.ops = load_liger_ops()
@@ -148,17 +171,19 @@ class FastLoraTrainer(LoraTrainer):
 
 
 # On an H200 Liger's kernels ran a step of one 2,048-token sequence at 0.84x the torch ops' speed
-# and steps of 4,096 and 8,192 tokens at 1.14x and 1.12x (bench/results/gpu-nvidia-h200-2026-12-04.json,
-# liger_ab): auto keeps the torch ops for steps shorter than this.
+# and steps of one 4,096- or 8,192-token sequence at 1.14x and 1.12x (liger_ab in
+# bench/results/gpu-nvidia-h200-2026-12-04.json): auto keeps the torch ops for steps shorter than
+# this. Only single sequences were measured on either side; no step of several short rows.
 AUTO_LIGER_MIN_TOKENS = 4096
 
 
 def apply_train_kernels(trainer: LoraTrainer, choice: str) -> str:
     """Set a run's `train_kernels` ('auto', 'torch' or 'liger') on a trainer; returns the kernels
-    now in use. auto takes Liger's wherever they run, for steps of at least AUTO_LIGER_MIN_TOKENS
-    tokens: on an H200 they trained a round of 90 examples of 2,300-3,000 tokens (packed ~7k tokens
-    a step) 1.11x faster and the bench task's training 1.15x. An explicit 'liger' (every step) that
-    cannot run is a ValueError saying why; 'auto' falls back to the torch ops."""
+    now in use. auto takes Liger's wherever they load, for steps of at least AUTO_LIGER_MIN_TOKENS
+    tokens: on an H200 they trained a round of 90 examples of 1,800-2,500 prompt tokens (packed
+    ~7k tokens a step) 1.11x faster and the bench task's training 1.15x (one probe round after
+    the torch rounds ran 0.975x). An explicit 'liger' (every step) that cannot load is a
+    ValueError saying why; 'auto' falls back to the torch ops."""
     if choice not in ("auto", "torch", "liger"):
         raise ValueError(f"train_kernels must be auto, torch or liger, not {choice!r}")
     use = getattr(trainer, "use_kernels", None)
@@ -167,7 +192,8 @@ def apply_train_kernels(trainer: LoraTrainer, choice: str) -> str:
             use("torch")
         return "torch"
     min_tokens = AUTO_LIGER_MIN_TOKENS if choice == "auto" else 0
-    why_not = use("liger", min_tokens) if use is not None else "the CPU trainer has no fused forward to put them in"
+    why_not = use("liger", min_tokens) if use is not None else \
+        "the CPU trainer has no fused forward to put them in"
     if why_not is None:
         return "liger"
     if choice == "liger":

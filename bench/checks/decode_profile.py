@@ -28,7 +28,7 @@ from arcfarm.bench.gpu_bench import (
 from arcfarm.learn.engines.base import SamplingParams
 from arcfarm.learn.engines.fast import FastEngine
 
-KINDS = [("matmul", r"nvjet|gemm|cutlass|xmma|cublas|sm90_"), ("top-p sort", r"sort|radix|scan|cumsum"),
+KINDS = [("matmul", r"nvjet|gemm|cutlass|xmma|cublas"), ("top-p sort", r"sort|radix|scan|cumsum"),
          ("fused (Inductor/Triton)", r"triton"), ("copy", r"copy|memcpy|memset")]
 
 
@@ -78,7 +78,8 @@ def main(path: str) -> None:
         rows.append(profile_call(engine, prompt, n, params))
         print(json.dumps(rows[-1])[:1500], flush=True)
         engine.release()
-        json.dump({"rows": rows}, open(path, "w"), indent=1)
+        with open(path, "w") as f:
+            json.dump({"rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,10 @@ def main(path: str) -> None:
     trainer = make_trainer(model, tokenizer)
     rng = random.Random(5)
     rows = []
-    examples = [synthetic_examples(tokenizer, rng, 1, rng.randint(1800, 2500), 500)[0] for _ in range(90)]
-    cases = [(f"one sequence of {n}", lambda n=n: _trainer_tok_s(trainer, _batch(rng, model.config.vocab_size, n), 4))
+    examples = [synthetic_examples(tokenizer, rng, 1, rng.randint(1800, 2500), 500)[0]
+                for _ in range(90)]
+    vocab = model.config.vocab_size
+    cases = [(f"one sequence of {n}", lambda n=n: _trainer_tok_s(trainer, _batch(rng, vocab, n), 4))
              for n in (2048, 4096, 8192)]
     round_tok_s(trainer, examples)  # warm-up: the round's widths are new to cuDNN's attention once
     cases.append(("a round of 90 varied examples", lambda: round_tok_s(trainer, examples)))

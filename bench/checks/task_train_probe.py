@@ -2,10 +2,10 @@
 steps? One lent-GPU call: the Llama-3.1-8B shape with random weights, a sampling call at n=128
 before each training round (as in a task), then rounds of 90 examples that tell apart the sampler's
 held caches and sequence widths the process has not trained on before (cuDNN's attention builds an
-execution plan per new shape), the same with cuDNN's attention switched off, and with widths
-padded to multiples of 256 (`pad_to_multiple`), and last with Liger's kernels in the fused forward. Each row records
-seconds, steps, real and padded tokens, the checkpointing level the OOM back-off settled on and the
-memory reserved before it.
+execution plan per new shape), the same with cuDNN's attention switched off, with widths padded
+to multiples of 256 (`pad_to_multiple`), and last with Liger's kernels in the fused forward. Each
+row records seconds, steps, real and padded tokens, the checkpointing level the OOM back-off
+settled on and the memory reserved before it.
     . bench/checks/device_env.sh; python3 bench/checks/task_train_probe.py $OUT/probe.json
 The committed result of 2026-12-03 (gpu-2026-12-03-parts/task-train-probe.json) is from the first
 version: warm-up, caches held, after release, again; its examples were ~3,160 tokens long.

@@ -1,6 +1,7 @@
-"""A run's `train_kernels` setting: auto never fails (Liger's kernels where they run, else torch's),
-an explicit liger that cannot run is refused with the reason before the task starts, and torch
-puts the torch ops back whatever ran before."""
+"""A run's `train_kernels` setting: auto never fails (Liger's kernels for long steps where they
+load, else torch's), an explicit liger that cannot run is refused with the reason before the task
+starts, kernels that fail mid-run hand the step to the torch ops, and torch puts the torch ops back
+whatever ran before."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,12 +11,17 @@ import torch
 
 from arcfarm.arc.tasks import Pair, Task
 from arcfarm.learn.config import RunConfig, load_config
-from arcfarm.learn.fast_train import ALL_LINEAR, FastLoraTrainer, apply_train_kernels
+from arcfarm.learn.fast_train import (
+    ALL_LINEAR,
+    AUTO_LIGER_MIN_TOKENS,
+    FastLoraTrainer,
+    apply_train_kernels,
+)
 from arcfarm.learn.lora_forward import TORCH_OPS, Ops
 from arcfarm.learn.model import setup_tokenizer
 from arcfarm.learn.solver import Solver
 from arcfarm.learn.tiny_model import build_model, build_tokenizer
-from arcfarm.learn.trainer import LoraSettings, LoraTrainer
+from arcfarm.learn.trainer import LoraSettings, LoraTrainer, TrainExample
 
 
 def _trainer(cls):
@@ -30,7 +36,59 @@ def test_auto_is_the_default_and_falls_back_to_the_torch_ops_on_a_cpu():
         trainer = _trainer(cls)
         assert apply_train_kernels(trainer, "auto") == "torch"
         assert apply_train_kernels(trainer, "torch") == "torch"
-    assert trainer.__class__ is LoraTrainer and not hasattr(trainer, "ops")
+        assert getattr(trainer, "ops", TORCH_OPS) is TORCH_OPS
+
+
+def _fake_cuda(trainer, monkeypatch, load):
+    """use_kernels' checks as on a CUDA machine, with `load` standing in for load_liger_ops."""
+    import arcfarm.learn.liger_ops as liger_ops
+    monkeypatch.setattr(trainer, "_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr(liger_ops, "load_liger_ops", load)
+
+
+def test_auto_takes_liger_for_long_steps_where_it_loads_and_torch_where_it_does_not(monkeypatch):
+    trainer = _trainer(FastLoraTrainer)
+    stand_in = Ops(*TORCH_OPS)
+    _fake_cuda(trainer, monkeypatch, lambda: stand_in)
+    assert apply_train_kernels(trainer, "auto") == "liger"
+    assert trainer.ops is stand_in and trainer.kernels_min_tokens == AUTO_LIGER_MIN_TOKENS
+    assert apply_train_kernels(trainer, "liger") == "liger" and trainer.kernels_min_tokens == 0
+
+    def missing():
+        raise ImportError("No module named 'liger_kernel'")
+    trainer = _trainer(FastLoraTrainer)
+    _fake_cuda(trainer, monkeypatch, missing)
+    assert apply_train_kernels(trainer, "auto") == "torch" and trainer.ops is TORCH_OPS
+    with pytest.raises(ValueError, match="liger_kernel"):
+        apply_train_kernels(trainer, "liger")
+
+
+def _examples():
+    return [TrainExample(prompt=f"task {i} " * 12, response=f"answer {i} " * 6) for i in range(4)]
+
+
+def test_kernels_that_fail_mid_run_hand_the_step_to_the_torch_ops(monkeypatch):
+    want = _trainer(FastLoraTrainer)
+    want.reset(seed=0)
+    expected = want.train(_examples())
+    assert expected.error is None and expected.steps > 0
+
+    trainer = _trainer(FastLoraTrainer)
+    trainer.reset(seed=0)
+
+    def broken(gate, up):
+        raise RuntimeError("triton: no C compiler")  # as a kernel that cannot be built
+    trainer.ops, trainer.kernels = Ops(TORCH_OPS.rms_norm, TORCH_OPS.rope, broken), "liger"
+    report = trainer.train(_examples())
+    assert report.error is None and report.steps == expected.steps and report.loss == pytest.approx(expected.loss)
+    assert trainer.kernels == "torch" and trainer.ops is TORCH_OPS
+    assert "no C compiler" in trainer.kernels_note
+    got, ref = trainer.lora_state(), want.lora_state()
+    assert got.keys() == ref.keys()
+    for name in ref:  # the same training as the torch ops' from the start
+        torch.testing.assert_close(got[name], ref[name])
+    _fake_cuda(trainer, monkeypatch, lambda: Ops(*TORCH_OPS))
+    assert "no C compiler" in trainer.use_kernels("liger")  # not tried again in this process
 
 
 def test_an_explicit_liger_that_cannot_run_says_why():
