@@ -235,7 +235,7 @@ def bench_training(trainer: FastLoraTrainer, shape: Shape, log,
 
 def kernels_in_use(trainer: FastLoraTrainer, kernels: str) -> str:
     """What a result file records: 'torch', 'liger', or 'liger for steps of >= N tokens'."""
-    floor = getattr(trainer, "kernels_min_tokens", 0)
+    floor = trainer.kernels_min_tokens
     return f"{kernels} for steps of >= {floor} tokens" if kernels != "torch" and floor else kernels
 
 

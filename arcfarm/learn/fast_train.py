@@ -87,7 +87,7 @@ class FastLoraTrainer(LoraTrainer):
         except Exception as exc:
             # Liger's kernels run in forward and backward, before the optimizer step: a failure
             # of theirs leaves the weights as they were, so the step can run again.
-            if self.ops is TORCH_OPS or batch[0].numel() < self.kernels_min_tokens or is_out_of_memory(exc):
+            if self._ops_for(batch[0].numel()) is TORCH_OPS or is_out_of_memory(exc):
                 raise
             self.kernels_note = (f"{self.kernels} kernels failed ({type(exc).__name__}: {str(exc)[:300]}); "
                                  "the torch ops took over")
@@ -156,10 +156,13 @@ class FastLoraTrainer(LoraTrainer):
         self.kernels, self.kernels_min_tokens = "liger", min_tokens
         return None
 
+    def _ops_for(self, tokens: int):
+        """The elementwise ops a step of `tokens` (padded) tokens runs."""
+        return self.ops if tokens >= self.kernels_min_tokens else TORCH_OPS
+
     def _hidden(self, ids: torch.Tensor) -> torch.Tensor:
         if self.fused:
-            ops = self.ops if ids.numel() >= self.kernels_min_tokens else TORCH_OPS
-            return lora_hidden_states(self._lm, ids, self.adapter_name, ops)
+            return lora_hidden_states(self._lm, ids, self.adapter_name, self._ops_for(ids.numel()))
         return self._lm.model(input_ids=ids, use_cache=False).last_hidden_state
 
     def _get_optimizer(self, settings: LoraSettings) -> torch.optim.Optimizer:

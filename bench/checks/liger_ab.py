@@ -49,7 +49,8 @@ def main(path: str) -> None:
         row["ratio_liger_vs_torch"] = round(sum(row["liger"]) / sum(row["torch"]), 3)
         rows.append(row)
         print(json.dumps(row), flush=True)
-        json.dump({"rows": rows}, open(path, "w"), indent=1)
+        with open(path, "w") as f:
+            json.dump({"rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -102,15 +102,7 @@ def test_an_explicit_liger_that_cannot_run_says_why():
         RunConfig(train_kernels="triton")
 
 
-def test_torch_puts_the_torch_ops_back():
-    trainer = _trainer(FastLoraTrainer)
-    trainer.ops, trainer.kernels = Ops(*TORCH_OPS), "liger"  # as a CUDA machine's liger run leaves it
-    assert trainer.ops is not TORCH_OPS
-    assert apply_train_kernels(trainer, "torch") == "torch"
-    assert trainer.ops is TORCH_OPS and trainer.kernels == "torch"
-
-
-def test_steps_shorter_than_the_threshold_run_the_torch_ops():
+def test_steps_shorter_than_the_threshold_run_the_torch_ops_and_torch_puts_them_back():
     trainer = _trainer(FastLoraTrainer)
     calls = []
 
@@ -124,8 +116,8 @@ def test_steps_shorter_than_the_threshold_run_the_torch_ops():
     assert calls == []
     trainer._hidden(torch.randint(3, vocab, (2, 32)))  # 64 tokens: at the threshold
     assert calls == [64] * len(trainer._lm.model.layers)
-    trainer.use_kernels("torch")
-    assert trainer.kernels_min_tokens == 0 and trainer.ops is TORCH_OPS
+    assert apply_train_kernels(trainer, "torch") == "torch"
+    assert trainer.kernels == "torch" and trainer.kernels_min_tokens == 0 and trainer.ops is TORCH_OPS
 
 
 def test_a_solve_asking_for_liger_on_a_cpu_fails_before_the_loop_starts(tiny_model_dir):
